@@ -1,0 +1,206 @@
+// Package legacybridge holds the domain types shared by every part of the
+// bridge and the flow runner that consumes them.
+//
+// The data path is visible in the folders:
+//
+//	source (bridges/, cdc/) → parser (parsers/) → mapping (mappings/) → emitter (emitters/)
+//
+// Packages below the root depend on these types; the root depends on none of
+// them. Wiring happens in cmd/legacybridge.
+package legacybridge
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+)
+
+// Position says where in a source a record (or an error) was found.
+// Zero fields are unknown.
+type Position struct {
+	File    string `json:"file,omitempty"`
+	Offset  int64  `json:"offset"`            // byte offset of the record's (or fault's) first byte
+	Line    int    `json:"line,omitempty"`    // 1-based line, where the format has lines
+	Segment int    `json:"segment,omitempty"` // 1-based segment number in the file (EDI)
+	Tag     string `json:"tag,omitempty"`     // segment tag or record type at the place
+	Index   int    `json:"index"`             // 0-based ordinal of the record within its file
+}
+
+func (p Position) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		b.WriteString(": ")
+	}
+	parts := []string{}
+	if p.Line > 0 {
+		parts = append(parts, "line "+itoa(int64(p.Line)))
+	}
+	if p.Segment > 0 {
+		s := "segment " + itoa(int64(p.Segment))
+		if p.Tag != "" {
+			s += " (" + p.Tag + ")"
+		}
+		parts = append(parts, s)
+	}
+	parts = append(parts, "byte offset "+itoa(p.Offset))
+	b.WriteString(strings.Join(parts, ", "))
+	return b.String()
+}
+
+// Element is one X12/EDIFACT data element: its repetitions, each a list of
+// components. A simple element is [][]string{{"value"}}.
+type Element [][]string
+
+// Value returns the first component of the first repetition, or "".
+func (e Element) Value() string {
+	if len(e) == 0 || len(e[0]) == 0 {
+		return ""
+	}
+	return e[0][0]
+}
+
+// Component returns component i (1-based) of the first repetition, or "".
+func (e Element) Component(i int) string {
+	if len(e) == 0 || i < 1 || i > len(e[0]) {
+		return ""
+	}
+	return e[0][i-1]
+}
+
+// MarshalJSON renders a simple element as a string, a composite as an array
+// of components, and a repeated element as an array of those.
+func (e Element) MarshalJSON() ([]byte, error) {
+	one := func(c []string) any {
+		if len(c) == 1 {
+			return c[0]
+		}
+		return c
+	}
+	switch len(e) {
+	case 0:
+		return []byte(`""`), nil
+	case 1:
+		return json.Marshal(one(e[0]))
+	}
+	reps := make([]any, len(e))
+	for i, r := range e {
+		reps[i] = one(r)
+	}
+	return json.Marshal(map[string]any{"repeats": reps})
+}
+
+// Segment is one EDI segment: a tag and its data elements. Elements[0] is the
+// first data element (BEG01 for BEG).
+type Segment struct {
+	Tag      string    `json:"tag"`
+	Elements []Element `json:"elements"`
+	Offset   int64     `json:"offset"` // byte offset of the tag in the file
+	Number   int       `json:"number"` // 1-based segment number in the file
+}
+
+// Element returns data element i (1-based, BEG03 = Element(3)); absent
+// trailing elements return nil, never the next segment's value.
+func (s Segment) Element(i int) Element {
+	if i < 1 || i > len(s.Elements) {
+		return nil
+	}
+	return s.Elements[i-1]
+}
+
+// Record is one unit a parser yields: an EDI transaction set / message with
+// its envelope, or one fixed-width record (or business document).
+type Record struct {
+	Format   string            `json:"format"`             // "x12", "edifact", "fixedwidth"
+	Type     string            `json:"type"`               // transaction set ("856") or record type ("detail")
+	Pos      Position          `json:"position"`           // where the record starts
+	Envelope map[string]string `json:"envelope,omitempty"` // interchange/group ids, or a fixed-width header's fields
+	Segments []Segment         `json:"segments,omitempty"` // EDI: ST..SE inclusive
+	Fields   map[string]any    `json:"fields,omitempty"`   // fixed-width: string, int64, json.Number (exact decimal), time.Time
+}
+
+// RecordReader streams records from one input, like encoding/csv's Reader:
+// Read until io.EOF. Errors about the input implement Placer.
+type RecordReader interface {
+	Read() (Record, error)
+}
+
+// Parser turns one input stream into records. name is used in errors.
+type Parser interface {
+	NewReader(r io.Reader, name string) RecordReader
+}
+
+// Placer is implemented by errors about bad input: it says where.
+type Placer interface {
+	error
+	Place() Position
+}
+
+// Event is a canonical business event (CloudEvents 1.0 attributes + data).
+type Event struct {
+	ID          string            `json:"id"`
+	Source      string            `json:"source"`
+	Type        string            `json:"type"`
+	Subject     string            `json:"subject,omitempty"`
+	Time        time.Time         `json:"time"`
+	DataSchema  string            `json:"dataschema,omitempty"`
+	ContentType string            `json:"datacontenttype,omitempty"` // default application/json
+	Extensions  map[string]string `json:"extensions,omitempty"`      // extra ce_ attributes (lower-case names)
+	Data        json.RawMessage   `json:"data"`
+}
+
+// Mapper turns one record into zero or more events. It fills Type, Subject,
+// Time (optional), DataSchema and Data; the runner fills ID and Source.
+// A record that cannot be mapped, or whose event fails its schema, returns an
+// error (the runner dead-letters the record).
+type Mapper interface {
+	Map(rec Record) ([]Event, error)
+}
+
+// Header is a Kafka-style record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Message is what an emitter delivers: one record on one topic.
+type Message struct {
+	Topic   string
+	Key     []byte
+	Headers []Header
+	Value   []byte
+}
+
+// Emitter delivers messages. Emit returns only when every message is durably
+// accepted (Kafka acks=all) or with an error; it never half-succeeds silently.
+type Emitter interface {
+	Emit(ctx context.Context, msgs ...Message) error
+	Close() error
+}
+
+// AckFunc reports a batch's fate exactly once (nil = delivered).
+type AckFunc func(ctx context.Context, err error) error
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
