@@ -1,0 +1,189 @@
+// Package kafkabroker runs a single-node, Kafka-protocol broker in process
+// (franz-go's kfake) for tests, demos and dry runs: `legacybridge kafka serve`.
+//
+// It is not a production broker: it listens on a loopback address only,
+// keeps its data in memory unless Config.DataDir is set, and has no
+// replication. Topics are created on first use.
+package kafkabroker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// DefaultListen is the address a zero Config listens on.
+const DefaultListen = "127.0.0.1:9092"
+
+// Config configures a broker. The zero value is a memory-only broker on
+// 127.0.0.1:9092.
+type Config struct {
+	// Listen is the host:port to listen on. The host must be a loopback
+	// address (127.0.0.1, localhost, ::1): kfake advertises the listening
+	// address to clients and cannot serve other interfaces. Port 0 picks a
+	// free port; read it back with Broker.Addr. Default 127.0.0.1:9092.
+	Listen string
+
+	// DataDir persists topics, records and committed group offsets in this
+	// directory (created if needed) and reloads them on Start. Empty keeps
+	// everything in memory, lost on Close. Default empty.
+	DataDir string
+
+	// Partitions is the partition count of auto-created topics. Default 4.
+	Partitions int
+
+	// Logger receives the broker's own log lines (group membership at
+	// Info, persistence failures at Error). Default: none.
+	Logger *slog.Logger
+}
+
+// Broker is a running in-process broker.
+type Broker struct {
+	c    *kfake.Cluster
+	addr string
+}
+
+// Start starts a broker with cfg and returns once it accepts connections.
+// ctx bounds the start only; stop the broker with Close.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("kafkabroker: start: %w", err)
+	}
+	host, port, err := loopback(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	parts := cfg.Partitions
+	if parts <= 0 {
+		parts = 4
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(parts),
+		kfake.ListenFn(func(network, address string) (net.Listener, error) {
+			// kfake asks for 127.0.0.1:<port>; honour the loopback host
+			// the caller chose (::1, 127.0.0.2, ...).
+			_, p, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			return net.Listen(network, net.JoinHostPort(host, p))
+		}),
+	}
+	if cfg.DataDir != "" {
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.Logger != nil {
+		opts = append(opts, kfake.WithLogger(slogAdapter{cfg.Logger}))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		listen := net.JoinHostPort(host, strconv.Itoa(port))
+		if cfg.DataDir != "" {
+			return nil, fmt.Errorf("kafkabroker: start on %s with data dir %s: %w", listen, cfg.DataDir, err)
+		}
+		return nil, fmt.Errorf("kafkabroker: start on %s: %w", listen, err)
+	}
+	addrs := c.ListenAddrs()
+	if len(addrs) != 1 {
+		c.Close()
+		return nil, fmt.Errorf("kafkabroker: expected 1 listener, kfake reports %d", len(addrs))
+	}
+	if err := ctx.Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("kafkabroker: start: %w", err)
+	}
+	return &Broker{c: c, addr: addrs[0]}, nil
+}
+
+// Addr returns the host:port clients connect to (the bootstrap address).
+func (b *Broker) Addr() string { return b.addr }
+
+// Close stops the broker. With a DataDir it first writes its state to disk,
+// so a later Start on the same directory sees every acknowledged record and
+// committed offset. Close is safe to call more than once.
+func (b *Broker) Close() error {
+	b.c.Close()
+	return nil
+}
+
+// Serve starts a broker, writes "listening on <addr>" to stdout, and blocks
+// until ctx is done; then it closes the broker (flushing DataDir) and
+// returns nil. Errors are about starting.
+func Serve(ctx context.Context, cfg Config, stdout io.Writer) error {
+	b, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	data := "memory only"
+	if cfg.DataDir != "" {
+		data = "data dir " + cfg.DataDir
+	}
+	if _, err := fmt.Fprintf(stdout, "listening on %s (%s)\n", b.Addr(), data); err != nil {
+		b.Close()
+		return fmt.Errorf("kafkabroker: %w", err)
+	}
+	<-ctx.Done()
+	return b.Close()
+}
+
+// loopback validates a Listen value and returns its host and port.
+func loopback(listen string) (string, int, error) {
+	if listen == "" {
+		listen = DefaultListen
+	}
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("kafkabroker: listen address %q: %w (want host:port, e.g. %s)", listen, err, DefaultListen)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("kafkabroker: listen address %q: bad port %q", listen, p)
+	}
+	switch {
+	case host == "localhost":
+		host = "127.0.0.1"
+	case host == "":
+		return "", 0, fmt.Errorf("kafkabroker: listen address %q binds every interface; the in-process broker only serves loopback, use 127.0.0.1:%d", listen, port)
+	default:
+		ip := net.ParseIP(host)
+		if ip == nil {
+			return "", 0, fmt.Errorf("kafkabroker: listen address %q: host must be a loopback IP or localhost", listen)
+		}
+		if !ip.IsLoopback() {
+			return "", 0, fmt.Errorf("kafkabroker: listen address %q is not loopback; the in-process broker only serves loopback (127.0.0.1, ::1), use 127.0.0.1:%d", listen, port)
+		}
+	}
+	return host, port, nil
+}
+
+// slogAdapter sends kfake's log lines to slog at the matching level.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
+	var l slog.Level
+	switch level {
+	case kfake.LogLevelError:
+		l = slog.LevelError
+	case kfake.LogLevelWarn:
+		l = slog.LevelWarn
+	case kfake.LogLevelInfo:
+		l = slog.LevelInfo
+	case kfake.LogLevelDebug:
+		l = slog.LevelDebug
+	default:
+		return
+	}
+	ctx := context.Background()
+	if !a.l.Enabled(ctx, l) {
+		return
+	}
+	a.l.Log(ctx, l, "kfake: "+fmt.Sprintf(format, args...))
+}
