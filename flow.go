@@ -37,6 +37,13 @@ type Flow struct {
 	Metrics   *Metrics // nil = no metrics
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// ShutdownGrace is how long Run lets the file in hand finish after ctx
+	// is done (it stays claimed and is redone next start if cut off).
+	// Default 30s.
+	ShutdownGrace time.Duration
+	// RetryBackoff is the first wait after a transient failure of a file;
+	// it doubles up to 30s. Default 500ms.
+	RetryBackoff time.Duration
 }
 
 // Skipper is implemented by mappers that may not apply to a record. A Mapper
@@ -116,9 +123,17 @@ func (f *Flow) defaults() {
 // retried with capped backoff; they never stop the flow.
 func (f *Flow) Run(ctx context.Context) error {
 	f.defaults()
+	grace := f.ShutdownGrace
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	defer stopGrace()
 	backoff := f.PollInterval
 	for {
-		_, err := f.pollOnce(ctx, 0)
+		_, err := f.pollOnce(work, ctx, 0)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -146,7 +161,7 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 	var total Summary
 	idle := 0
 	for {
-		s, err := f.pollOnce(ctx, 5)
+		s, err := f.pollOnce(ctx, ctx, 5)
 		total.add(s)
 		if err != nil {
 			return total, err
@@ -170,11 +185,17 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 	}
 }
 
-func (f *Flow) pollOnce(ctx context.Context, attempts int) (Summary, error) {
+// pollOnce claims files with ctx and processes them with work (which may
+// outlive ctx by a grace period); it stops taking new files once stop is done.
+func (f *Flow) pollOnce(ctx, stop context.Context, attempts int) (Summary, error) {
 	var sum Summary
 	claims, err := f.Files.Poll(ctx)
 	for _, c := range claims {
-		s, perr := f.processWithRetry(ctx, c, attempts)
+		if stop.Err() != nil {
+			f.Logger.Info("shutting down; file left claimed for the next start", "file", c.Info().Name)
+			continue
+		}
+		s, perr := f.processWithRetry(ctx, stop, c, attempts)
 		sum.add(s)
 		if perr != nil {
 			return sum, perr
@@ -186,15 +207,18 @@ func (f *Flow) pollOnce(ctx context.Context, attempts int) (Summary, error) {
 // processWithRetry retries transient failures (emitter, transport) of one
 // file with capped backoff; the file stays claimed meanwhile.
 // maxAttempts 0 retries until ctx is done.
-func (f *Flow) processWithRetry(ctx context.Context, c FileClaim, maxAttempts int) (Summary, error) {
-	backoff := 500 * time.Millisecond
+func (f *Flow) processWithRetry(ctx, stop context.Context, c FileClaim, maxAttempts int) (Summary, error) {
+	backoff := f.RetryBackoff
+	if backoff <= 0 {
+		backoff = 500 * time.Millisecond
+	}
 	for attempt := 1; ; attempt++ {
 		s, err := f.Process(ctx, c)
 		if err == nil {
 			return s, nil
 		}
-		if ctx.Err() != nil {
-			return s, ctx.Err()
+		if ctx.Err() != nil || stop.Err() != nil {
+			return s, context.Cause(ctx)
 		}
 		if maxAttempts > 0 && attempt >= maxAttempts {
 			return s, fmt.Errorf("flow %s: %s left in the processing folder after %d attempts (it is retried on the next run): %w", f.Name, c.Info().Name, attempt, err)

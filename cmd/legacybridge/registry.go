@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"legacybridge"
+	"legacybridge/internal/config"
+	"legacybridge/mappings"
+	"legacybridge/mappings/generic"
+	"legacybridge/parsers/fixedwidth"
+	"legacybridge/parsers/x12"
+)
+
+// newParser is the parser registry: one line per format.
+func newParser(pc config.Parser) (legacybridge.Parser, error) {
+	switch pc.Format {
+	case "x12":
+		return x12.Parser{}, nil
+	case "fixedwidth":
+		l, err := fixedwidth.LoadLayout(pc.Layout)
+		if err != nil {
+			return nil, err
+		}
+		return fixedwidth.Parser{Layout: l}, nil
+	}
+	return nil, fmt.Errorf("parser format %q is not supported (x12 or fixedwidth)", pc.Format)
+}
+
+// newMappers loads a flow's mapping files, then adds what handles unmapped
+// records (see config.Flow.Unmapped).
+func newMappers(fc config.Flow) ([]legacybridge.Mapper, error) {
+	var out []legacybridge.Mapper
+	var errs []error
+	for _, p := range fc.Mappings {
+		m, err := mappings.Load(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if verrs := m.Validate(); len(verrs) > 0 {
+			errs = append(errs, fmt.Errorf("mapping %s: %w", p, errors.Join(verrs...)))
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	switch fc.Unmapped {
+	case "generic":
+		if fc.Parser.Format == "x12" {
+			g, err := generic.New()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, g)
+		}
+	case "dead-letter":
+		out = append(out, deadLetterAll{})
+	}
+	return out, nil
+}
+
+// deadLetterAll fails every record it sees, so unmapped records are
+// dead-lettered (and their file quarantined) instead of skipped.
+type deadLetterAll struct{}
+
+func (deadLetterAll) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
+	return nil, fmt.Errorf("%s: no mapping for %s record type %q (unmapped: dead-letter)", rec.Pos, rec.Format, rec.Type)
+}
+
+// validateAll checks the config, then every layout and mapping it names.
+func validateAll(cfg *config.Config) error {
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, fc := range cfg.Flows {
+		if fc.Parser.Format == "fixedwidth" && fc.Parser.Layout != "" {
+			if l, err := fixedwidth.LoadLayout(fc.Parser.Layout); err != nil {
+				errs = append(errs, fmt.Errorf("flow %q: %w", fc.Name, err))
+			} else if err := l.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("flow %q: layout %s: %w", fc.Name, fc.Parser.Layout, err))
+			}
+		}
+		for _, p := range fc.Mappings {
+			m, err := mappings.Load(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("flow %q: %w", fc.Name, err))
+				continue
+			}
+			for _, e := range m.Validate() {
+				errs = append(errs, fmt.Errorf("flow %q: mapping %s: %w", fc.Name, p, e))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"legacybridge"
+	"legacybridge/bridges"
+	"legacybridge/bridges/local"
+	"legacybridge/emitters/kafka"
+	"legacybridge/internal/config"
+	"legacybridge/internal/kafkabroker"
+	"legacybridge/internal/ledger"
+)
+
+const runHelp = `Runs every flow of the config. Each flow polls its drop folder, picks a file up
+only once it is complete (size and mtime unchanged across two polls and older
+than min_age, or its done marker exists), claims it into processing/, parses it,
+maps every record to a canonical event and publishes the events to Kafka with
+acks=all. The file moves to archive/YYYY-MM-DD/ only after Kafka acknowledged
+every event; bad input moves to error/ with NAME.error.json beside it.
+
+With kafka.brokers: [embedded] (the default) an in-process broker listens on
+kafka.embedded_listen (127.0.0.1:9092) with its data in STATE_DIR/kafka, so
+'legacybridge tail' can watch it from another terminal.
+
+Without --once it runs until SIGINT/SIGTERM and then finishes the file in hand
+(up to --grace) before exiting. With --once it processes every complete file
+present, waits for all acknowledgements and exits: 0 when every file was
+delivered, 1 when a file was quarantined or a flow could not start.`
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "run --config FILE [--once]", runHelp, stderr)
+	cfgPath := fs.String("config", "", "config file (YAML); required")
+	once := fs.Bool("once", false, "process the files present, wait for all acks, then exit")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	grace := fs.Duration("grace", 30*time.Second, "on shutdown, time allowed to finish the file in hand")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		fs.Usage()
+		return &exitError{2, errors.New("run: --config is required")}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	if err := validateAll(cfg); err != nil {
+		return fmt.Errorf("config %s is not valid (run 'legacybridge validate --config %s' for the full list):\n%w", *cfgPath, *cfgPath, err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := legacybridge.NewMetrics(reg)
+
+	led, err := ledger.Open(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer led.Close()
+
+	brokers := cfg.Kafka.Brokers
+	if cfg.Embedded() {
+		b, err := kafkabroker.Start(ctx, kafkabroker.Config{
+			Listen: cfg.Kafka.EmbeddedListen, DataDir: cfg.Kafka.EmbeddedDataDir, Logger: log.With("component", "embedded-kafka"),
+		})
+		if err != nil {
+			return fmt.Errorf("embedded Kafka broker on %s: %w (is another broker, e.g. 'legacybridge kafka serve', using the port? set kafka.brokers to it, or change kafka.embedded_listen)", cfg.Kafka.EmbeddedListen, err)
+		}
+		defer b.Close()
+		brokers = []string{b.Addr()}
+		log.Info("embedded Kafka broker started", "addr", b.Addr(), "data_dir", cfg.Kafka.EmbeddedDataDir,
+			"tail", "legacybridge tail --brokers "+b.Addr()+" --topic TOPIC --from-beginning")
+	}
+	em, err := kafka.NewEmitter(kafka.Config{Brokers: brokers, ClientID: cfg.Kafka.ClientID})
+	if err != nil {
+		return err
+	}
+	defer em.Close()
+
+	health := &healthState{flows: map[string]string{}}
+	if cfg.MetricsListen != "" {
+		stopHTTP, err := serveMetrics(cfg.MetricsListen, reg, health, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
+
+	var flows []*legacybridge.Flow
+	var startErrs []error
+	for _, fc := range cfg.Flows {
+		f, err := buildFlow(cfg, fc, em, led, log, metrics)
+		if err != nil {
+			startErrs = append(startErrs, fmt.Errorf("flow %s could not start: %w", fc.Name, err))
+			health.set(fc.Name, "failed: "+err.Error())
+			continue
+		}
+		flows = append(flows, f)
+		health.set(fc.Name, "running")
+	}
+	for _, e := range startErrs {
+		log.Error(e.Error())
+	}
+
+	if *once {
+		return runOnce(ctx, flows, startErrs, log, stdout)
+	}
+	if len(flows) == 0 {
+		return &exitError{1, errors.Join(startErrs...)}
+	}
+	log.Info("legacybridge running; stop with Ctrl-C", "flows", len(flows))
+	var wg sync.WaitGroup
+	for _, f := range flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.ShutdownGrace = *grace
+			_ = f.Run(ctx)
+		}()
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error, log *slog.Logger, stdout io.Writer) error {
+	type result struct {
+		name string
+		sum  legacybridge.Summary
+		err  error
+	}
+	results := make([]result, len(flows))
+	var wg sync.WaitGroup
+	for i, f := range flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := f.RunOnce(ctx)
+			results[i] = result{f.Name, s, err}
+		}()
+	}
+	wg.Wait()
+	var total legacybridge.Summary
+	failed := len(startErrs)
+	for _, r := range results {
+		s := r.sum
+		total.Files += s.Files
+		total.Archived += s.Archived
+		total.Duplicates += s.Duplicates
+		total.Quarantined += s.Quarantined
+		total.Events += s.Events
+		total.DeadLetters += s.DeadLetters
+		total.Skipped += s.Skipped
+		if r.err != nil {
+			failed++
+			log.Error("flow stopped with an error", "flow", r.name, "err", r.err)
+		}
+	}
+	fmt.Fprintf(stdout, "summary: %d flow(s), %d failed to run; files: %d archived, %d duplicate, %d quarantined; events: %d published, %d dead-lettered, %d records skipped\n",
+		len(flows)+len(startErrs), failed, total.Archived, total.Duplicates, total.Quarantined, total.Events, total.DeadLetters, total.Skipped)
+	if failed > 0 || total.Quarantined > 0 {
+		return &exitError{1, nil}
+	}
+	return nil
+}
+
+func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led legacybridge.Ledger, log *slog.Logger, m *legacybridge.Metrics) (*legacybridge.Flow, error) {
+	p, err := newParser(fc.Parser)
+	if err != nil {
+		return nil, err
+	}
+	mappers, err := newMappers(fc)
+	if err != nil {
+		return nil, err
+	}
+	l := fc.Source.Local
+	lfs, err := local.Open(l.Dir)
+	if err != nil {
+		return nil, err
+	}
+	poller := &bridges.Poller{
+		FS: lfs, Pattern: l.Pattern, MinAge: time.Duration(l.MinAge), DoneSuffix: l.DoneSuffix,
+		ProcessingDir: l.ProcessingDir, ArchiveDir: l.ArchiveDir, ErrorDir: l.ErrorDir,
+		MaxClaims: l.MaxFilesPerPoll, Logger: log.With("flow", fc.Name),
+	}
+	if err := poller.Validate(); err != nil {
+		return nil, err
+	}
+	f := &legacybridge.Flow{
+		Name: fc.Name, EventSource: fc.EventSource, Topic: fc.Topic, DeadLetter: fc.DeadLetterTopic,
+		Files: poller, Parser: p, Mappers: mappers, Emitter: em, Ledger: led,
+		PollInterval: time.Duration(l.PollInterval), BatchSize: fc.BatchSize, Logger: log, Metrics: m,
+	}
+	return f, f.Validate()
+}
+
+type healthState struct {
+	mu    sync.Mutex
+	flows map[string]string
+}
+
+func (h *healthState) set(flow, state string) {
+	h.mu.Lock()
+	h.flows[flow] = state
+	h.mu.Unlock()
+}
+
+func serveMetrics(addr string, reg *prometheus.Registry, h *healthState, log *slog.Logger) (func(), error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		ok := true
+		var b strings.Builder
+		for name, st := range h.flows {
+			if st != "running" {
+				ok = false
+			}
+			fmt.Fprintf(&b, "%s: %s\n", name, st)
+		}
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		io.WriteString(w, b.String())
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %s: %w (change metrics_listen, or set it to \"\" to turn metrics off)", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("metrics and health served", "metrics", "http://"+ln.Addr().String()+"/metrics", "health", "http://"+ln.Addr().String()+"/healthz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,317 @@
+// Package config loads legacybridge's YAML configuration: ${ENV} expansion,
+// unknown keys rejected, relative paths resolved against the config file, and
+// every problem reported at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	Kafka Kafka `yaml:"kafka"`
+	// StateDir holds the ledger and the embedded broker's data.
+	// Default "state" next to the config file.
+	StateDir string `yaml:"state_dir"`
+	// MetricsListen serves /metrics and /healthz. Default "" (off).
+	MetricsListen string `yaml:"metrics_listen"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	Flows    []Flow `yaml:"flows"`
+
+	// Dir is the folder of the config file (relative paths start there).
+	Dir string `yaml:"-"`
+}
+
+// Kafka says where events go.
+type Kafka struct {
+	// Brokers is a list of host:port, or the single word "embedded" (the
+	// default): an in-process Kafka-protocol broker on EmbeddedListen.
+	Brokers []string `yaml:"brokers"`
+	// EmbeddedListen is the loopback address of the embedded broker.
+	// Default 127.0.0.1:9092.
+	EmbeddedListen string `yaml:"embedded_listen"`
+	// EmbeddedDataDir persists the embedded broker. Default STATE_DIR/kafka.
+	EmbeddedDataDir string `yaml:"embedded_data_dir"`
+	// ClientID sent to the brokers. Default "legacybridge".
+	ClientID string `yaml:"client_id"`
+}
+
+// Flow is one migrated integration flow.
+type Flow struct {
+	Name   string `yaml:"name"`
+	Source Source `yaml:"source"`
+	Parser Parser `yaml:"parser"`
+	// Mapping is one mapping file; Mappings several (first that applies wins).
+	Mapping  string   `yaml:"mapping"`
+	Mappings []string `yaml:"mappings"`
+	// Unmapped says what happens to records no mapping applies to:
+	// "generic" (default for EDI: a generic transaction event), "skip", or
+	// "dead-letter".
+	Unmapped        string `yaml:"unmapped"`
+	Topic           string `yaml:"topic"`
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	// EventSource is the CloudEvents source. Default urn:legacybridge:flow:NAME.
+	EventSource string `yaml:"event_source"`
+	// BatchSize is the number of messages per emit. Default 500.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Source is where files come from; exactly one transport is set.
+type Source struct {
+	Local *Local `yaml:"local"`
+}
+
+// Local is a folder on this machine.
+type Local struct {
+	Dir string `yaml:"dir"`
+	// Pattern is a glob on file names. Default "*".
+	Pattern string `yaml:"pattern"`
+	// PollInterval between listings. Default 1s.
+	PollInterval Duration `yaml:"poll_interval"`
+	// MinAge a file must reach (by mtime) before pickup. Default 0.
+	MinAge Duration `yaml:"min_age"`
+	// DoneSuffix: a file is ready when NAME+suffix exists. Default "" (size and
+	// mtime stable across two polls).
+	DoneSuffix string `yaml:"done_suffix"`
+	// ProcessingDir, ArchiveDir, ErrorDir relative to Dir. Defaults
+	// processing, archive, error.
+	ProcessingDir string `yaml:"processing_dir"`
+	ArchiveDir    string `yaml:"archive_dir"`
+	ErrorDir      string `yaml:"error_dir"`
+	// MaxFilesPerPoll limits claims per poll. Default 0 = no limit.
+	MaxFilesPerPoll int `yaml:"max_files_per_poll"`
+}
+
+// Parser picks the format.
+type Parser struct {
+	// Format is x12 or fixedwidth.
+	Format string `yaml:"format"`
+	// Layout is the fixed-width layout file.
+	Layout string `yaml:"layout"`
+}
+
+// Duration is a time.Duration written like "1s" or "500ms".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 500ms, 2s, 1m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// Expand replaces ${VAR} and ${VAR:-default} with the environment's values.
+// An unset variable without a default is an error naming it. $$ escapes $.
+func Expand(src []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	var missing []string
+	out := envRef.ReplaceAllFunc(src, func(m []byte) []byte {
+		sm := envRef.FindSubmatch(m)
+		if v, ok := lookup(string(sm[1])); ok {
+			return []byte(v)
+		}
+		if len(sm[2]) > 0 {
+			return sm[3]
+		}
+		missing = append(missing, string(sm[1]))
+		return m
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("environment variable(s) not set: %s (set them, or write ${NAME:-default})", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// Load reads, expands and decodes the file, fills defaults and resolves
+// relative paths. It does not validate flows beyond the YAML shape; call
+// Validate for that.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	src, err := Expand(raw, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	c.Dir = filepath.Dir(abs)
+	c.defaults()
+	return &c, nil
+}
+
+func (c *Config) rel(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+func (c *Config) defaults() {
+	if len(c.Kafka.Brokers) == 0 {
+		c.Kafka.Brokers = []string{"embedded"}
+	}
+	if c.Kafka.EmbeddedListen == "" {
+		c.Kafka.EmbeddedListen = "127.0.0.1:9092"
+	}
+	if c.Kafka.ClientID == "" {
+		c.Kafka.ClientID = "legacybridge"
+	}
+	if c.StateDir == "" {
+		c.StateDir = "state"
+	}
+	c.StateDir = c.rel(c.StateDir)
+	if c.Kafka.EmbeddedDataDir == "" {
+		c.Kafka.EmbeddedDataDir = filepath.Join(c.StateDir, "kafka")
+	}
+	c.Kafka.EmbeddedDataDir = c.rel(c.Kafka.EmbeddedDataDir)
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	for i := range c.Flows {
+		f := &c.Flows[i]
+		if f.Source.Local != nil {
+			l := f.Source.Local
+			l.Dir = c.rel(l.Dir)
+			if l.Pattern == "" {
+				l.Pattern = "*"
+			}
+			if l.PollInterval == 0 {
+				l.PollInterval = Duration(time.Second)
+			}
+		}
+		f.Parser.Layout = c.rel(f.Parser.Layout)
+		if f.Mapping != "" {
+			f.Mappings = append([]string{f.Mapping}, f.Mappings...)
+			f.Mapping = ""
+		}
+		for j := range f.Mappings {
+			f.Mappings[j] = c.rel(f.Mappings[j])
+		}
+		if f.Unmapped == "" {
+			f.Unmapped = "generic"
+		}
+	}
+}
+
+// Embedded reports whether the in-process broker is wanted.
+func (c *Config) Embedded() bool {
+	return len(c.Kafka.Brokers) == 1 && c.Kafka.Brokers[0] == "embedded"
+}
+
+var flowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// Validate lists every problem of the config's own shape (files that must
+// exist, names, required fields). Layouts and mappings are checked by their
+// own packages.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	for _, b := range c.Kafka.Brokers {
+		if b == "embedded" && len(c.Kafka.Brokers) > 1 {
+			add("kafka.brokers: \"embedded\" cannot be combined with other brokers")
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if len(c.Flows) == 0 {
+		add("flows: none configured")
+	}
+	seen := map[string]bool{}
+	for i, f := range c.Flows {
+		where := fmt.Sprintf("flows[%d]", i)
+		if f.Name != "" {
+			where = fmt.Sprintf("flow %q", f.Name)
+		}
+		switch {
+		case f.Name == "":
+			add("%s: name is required", where)
+		case !flowName.MatchString(f.Name):
+			add("%s: name may use letters, digits, '.', '_' and '-' only", where)
+		case seen[f.Name]:
+			add("%s: name used twice", where)
+		}
+		seen[f.Name] = true
+		if f.Source.Local == nil {
+			add("%s: source is required (source.local.dir)", where)
+		} else {
+			l := f.Source.Local
+			if l.Dir == "" {
+				add("%s: source.local.dir is required", where)
+			}
+			if _, err := filepath.Match(l.Pattern, "x"); err != nil {
+				add("%s: source.local.pattern %q: %v", where, l.Pattern, err)
+			}
+			if l.PollInterval < 0 || l.MinAge < 0 {
+				add("%s: poll_interval and min_age must not be negative", where)
+			}
+		}
+		switch f.Parser.Format {
+		case "x12":
+			if f.Parser.Layout != "" {
+				add("%s: parser.layout is only for fixedwidth", where)
+			}
+		case "fixedwidth":
+			if f.Parser.Layout == "" {
+				add("%s: parser.layout is required for fixedwidth", where)
+			} else if _, err := os.Stat(f.Parser.Layout); err != nil {
+				add("%s: parser.layout: %v", where, err)
+			}
+		case "":
+			add("%s: parser.format is required (x12 or fixedwidth)", where)
+		default:
+			add("%s: parser.format %q is not supported (x12 or fixedwidth)", where, f.Parser.Format)
+		}
+		if len(f.Mappings) == 0 {
+			add("%s: mapping is required", where)
+		}
+		for _, m := range f.Mappings {
+			if _, err := os.Stat(m); err != nil {
+				add("%s: mapping: %v", where, err)
+			}
+		}
+		switch f.Unmapped {
+		case "generic", "skip", "dead-letter":
+		default:
+			add("%s: unmapped %q is not one of generic, skip, dead-letter", where, f.Unmapped)
+		}
+		if f.Topic == "" {
+			add("%s: topic is required", where)
+		}
+		if f.DeadLetterTopic == "" {
+			add("%s: dead_letter_topic is required", where)
+		}
+		if f.DeadLetterTopic != "" && f.DeadLetterTopic == f.Topic {
+			add("%s: dead_letter_topic must differ from topic", where)
+		}
+	}
+	return errors.Join(errs...)
+}
