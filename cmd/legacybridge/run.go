@@ -192,6 +192,11 @@ func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led 
 		return nil, err
 	}
 	l := fc.Source.Local
+	if seeded, err := l.Seed(); err != nil {
+		return nil, err
+	} else if seeded {
+		log.Info("demo drop folder seeded", "flow", fc.Name, "from", l.SeedFrom, "to", l.Dir)
+	}
 	lfs, err := local.Open(l.Dir)
 	if err != nil {
 		return nil, err

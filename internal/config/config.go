@@ -90,6 +90,9 @@ type Local struct {
 	ErrorDir      string `yaml:"error_dir"`
 	// MaxFilesPerPoll limits claims per poll. Default 0 = no limit.
 	MaxFilesPerPoll int `yaml:"max_files_per_poll"`
+	// SeedFrom is for demos: when Dir does not exist yet, it is created and
+	// the files of this folder are copied into it. Default "" (off).
+	SeedFrom string `yaml:"seed_from"`
 }
 
 // Parser picks the format.
@@ -198,6 +201,7 @@ func (c *Config) defaults() {
 		if f.Source.Local != nil {
 			l := f.Source.Local
 			l.Dir = c.rel(l.Dir)
+			l.SeedFrom = c.rel(l.SeedFrom)
 			if l.Pattern == "" {
 				l.Pattern = "*"
 			}
@@ -270,6 +274,11 @@ func (c *Config) Validate() error {
 			if _, err := filepath.Match(l.Pattern, "x"); err != nil {
 				add("%s: source.local.pattern %q: %v", where, l.Pattern, err)
 			}
+			if l.SeedFrom != "" {
+				if st, err := os.Stat(l.SeedFrom); err != nil || !st.IsDir() {
+					add("%s: source.local.seed_from %s is not a folder", where, l.SeedFrom)
+				}
+			}
 			if l.PollInterval < 0 || l.MinAge < 0 {
 				add("%s: poll_interval and min_age must not be negative", where)
 			}
@@ -314,4 +323,38 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Seed copies the files of l.SeedFrom into l.Dir when l.Dir does not exist
+// yet. It reports whether it copied.
+func (l *Local) Seed() (bool, error) {
+	if l.SeedFrom == "" {
+		return false, nil
+	}
+	if _, err := os.Stat(l.Dir); err == nil {
+		return false, nil
+	}
+	ents, err := os.ReadDir(l.SeedFrom)
+	if err != nil {
+		return false, fmt.Errorf("seed_from: %w", err)
+	}
+	tmp := l.Dir + ".seeding"
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(l.SeedFrom, e.Name()))
+		if err != nil {
+			return false, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644); err != nil {
+			return false, err
+		}
+		old := time.Now().Add(-time.Hour)
+		os.Chtimes(filepath.Join(tmp, e.Name()), old, old)
+	}
+	return true, os.Rename(tmp, l.Dir)
 }

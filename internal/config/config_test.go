@@ -1,0 +1,112 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeCfg(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "lb.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "m.yaml"), []byte("x"), 0o644)
+	return p
+}
+
+func TestLoadDefaultsAndEnv(t *testing.T) {
+	t.Setenv("LB_DROP", "drops/in")
+	p := writeCfg(t, `
+flows:
+  - name: asn
+    source: {local: {dir: "${LB_DROP}", min_age: 2s}}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: "${LB_TOPIC:-asn.events}"
+    dead_letter_topic: asn.dlt
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(p)
+	if !c.Embedded() || c.Kafka.EmbeddedListen != "127.0.0.1:9092" {
+		t.Errorf("kafka defaults = %+v", c.Kafka)
+	}
+	if c.StateDir != filepath.Join(dir, "state") || c.Kafka.EmbeddedDataDir != filepath.Join(dir, "state", "kafka") {
+		t.Errorf("state dirs = %q, %q", c.StateDir, c.Kafka.EmbeddedDataDir)
+	}
+	f := c.Flows[0]
+	if f.Source.Local.Dir != filepath.Join(dir, "drops/in") || f.Topic != "asn.events" ||
+		time.Duration(f.Source.Local.MinAge) != 2*time.Second || time.Duration(f.Source.Local.PollInterval) != time.Second ||
+		f.Mappings[0] != filepath.Join(dir, "m.yaml") || f.Unmapped != "generic" {
+		t.Errorf("flow = %+v, local = %+v", f, f.Source.Local)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestUnknownKeyAndMissingEnv(t *testing.T) {
+	if _, err := Load(writeCfg(t, "state_dir: x\nflowz: []\n")); err == nil || !strings.Contains(err.Error(), "flowz") {
+		t.Errorf("unknown key: err = %v, want it named", err)
+	}
+	os.Unsetenv("LB_NOPE_1")
+	if _, err := Load(writeCfg(t, "state_dir: ${LB_NOPE_1}\n")); err == nil || !strings.Contains(err.Error(), "LB_NOPE_1") {
+		t.Errorf("missing env: err = %v, want the variable named", err)
+	}
+	if _, err := Load(writeCfg(t, "flows:\n - name: a\n   source: {local: {dir: x, poll_interval: soon}}\n")); err == nil || !strings.Contains(err.Error(), "duration") {
+		t.Errorf("bad duration: err = %v", err)
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	c, err := Load(writeCfg(t, `
+log_level: loud
+flows:
+  - name: "bad name!"
+    source: {}
+    parser: {format: csv}
+    topic: t
+    dead_letter_topic: t
+  - name: fw
+    source: {local: {dir: d}}
+    parser: {format: fixedwidth}
+    mapping: missing.yaml
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("no problems reported")
+	}
+	for _, want := range []string{"log_level", "may use letters", "source is required", `"csv" is not supported`,
+		"mapping is required", "must differ", "layout is required", "missing.yaml", `flow "fw": topic is required`, "dead_letter_topic is required"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems lack %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestSeed(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a.edi"), []byte("A"), 0o644)
+	l := &Local{Dir: filepath.Join(dir, "work", "in"), SeedFrom: src}
+	if ok, err := l.Seed(); !ok || err != nil {
+		t.Fatalf("Seed = %v, %v", ok, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(l.Dir, "a.edi")); string(b) != "A" {
+		t.Fatalf("seeded content = %q", b)
+	}
+	if ok, _ := l.Seed(); ok {
+		t.Fatal("seeded twice")
+	}
+}
