@@ -1,0 +1,620 @@
+// Package fixedwidth reads fixed-width files (mainframe and ERP exports)
+// described by a YAML Layout, like encoding/csv: NewDecoder, then Decode
+// until io.EOF.
+//
+// Every line is split into fields by github.com/ianlopshire/go-fixedwidth,
+// using a struct type built per record type (reflect.StructOf, one string
+// field per layout field, tagged `fixed:"start,end,alignment,pad"`); this
+// package then types the strings: integers as int64, decimals as exact
+// json.Number (never floating point), dates as time.Time.
+//
+// Lines end with LF or CRLF; a UTF-8 byte-order mark at the start and a DOS
+// end-of-file byte (0x1A) at the end are skipped, as are empty lines and
+// lines starting with the layout's comment prefix. Lines may be of any
+// length up to Decoder.MaxLineBytes.
+package fixedwidth
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	gofw "github.com/ianlopshire/go-fixedwidth"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+
+	"legacybridge"
+)
+
+// Format is Record.Format for fixed-width records.
+const Format = "fixedwidth"
+
+// DefaultMaxLineBytes is the longest line accepted when
+// Decoder.MaxLineBytes is 0.
+const DefaultMaxLineBytes = 16 << 20
+
+// fwLineLimit is the longest line go-fixedwidth's Decoder can take: its
+// bufio.Scanner keeps the default 64 KiB token limit, newline included.
+const fwLineLimit = bufio.MaxScanTokenSize - 1
+
+var (
+	_ legacybridge.Parser       = Parser{}
+	_ legacybridge.RecordReader = (*Decoder)(nil)
+	_ legacybridge.Placer       = (*ParseError)(nil)
+)
+
+// ParseError says where a line or field is wrong.
+type ParseError struct {
+	File   string // Decoder.Name
+	Line   int    // 1-based line; 0 means the end of the input
+	Offset int64  // byte offset of the fault: line start plus the column's byte
+	Column int    // 1-based column (character) of the fault; 0 if the whole line
+	Field  string // field name, if the fault is in a field
+	Type   string // record type name, if known
+	Index  int    // 0-based ordinal of the record within the file
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString("fixedwidth: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	if e.Line > 0 {
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(e.Line))
+	} else {
+		b.WriteString("end of input (byte offset ")
+		b.WriteString(strconv.FormatInt(e.Offset, 10))
+		b.WriteString(")")
+	}
+	if e.Column > 0 {
+		b.WriteString(", column ")
+		b.WriteString(strconv.Itoa(e.Column))
+	}
+	if e.Field != "" {
+		b.WriteString(" (field ")
+		b.WriteString(e.Field)
+		b.WriteString(")")
+	}
+	b.WriteString(": ")
+	b.WriteString(errText(e.Err))
+	return b.String()
+}
+
+// errText drops the ErrValue prefix, whose message adds nothing.
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), ErrValue.Error()+": ")
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Place says where the fault is.
+func (e *ParseError) Place() legacybridge.Position {
+	return legacybridge.Position{File: e.File, Offset: e.Offset, Line: e.Line, Tag: e.Type, Index: e.Index}
+}
+
+// Parser adapts a Layout to legacybridge.Parser.
+type Parser struct {
+	Layout       *Layout
+	MaxLineBytes int // longest line in bytes; 0 means DefaultMaxLineBytes
+}
+
+// NewReader returns a Decoder reading r; name is used in errors and
+// positions.
+func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
+	d := NewDecoder(r, p.Layout)
+	d.Name = name
+	d.MaxLineBytes = p.MaxLineBytes
+	return d
+}
+
+// A Decoder reads records from a fixed-width input. Set its fields before
+// the first Decode.
+type Decoder struct {
+	Name         string // file name for errors and positions; default none
+	MaxLineBytes int    // longest line in bytes, terminator excluded; 0 means DefaultMaxLineBytes
+
+	layout *Layout
+	r      *bufio.Reader
+	s      *schema
+	err    error // sticky: layout or I/O error, or io.EOF
+
+	line   int   // lines read
+	offset int64 // byte offset of the next line
+	index  int   // records (data lines) seen
+	buf    []byte
+
+	cm   *encoding.Decoder // single-byte charset decoder
+	conv []byte
+
+	fw       []*fwDecoder // per record type
+	fallback *fwDecoder
+
+	envelope map[string]string
+	details  int64 // detail records since the last trailer
+	records  int64 // records since the last trailer
+	trailers int
+}
+
+// NewDecoder returns a Decoder reading r with layout l. An invalid layout
+// is reported by the first Decode.
+func NewDecoder(r io.Reader, l *Layout) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), layout: l}
+}
+
+// Read is Decode, for legacybridge.RecordReader.
+func (d *Decoder) Read() (legacybridge.Record, error) { return d.Decode() }
+
+// Decode returns the next record, or io.EOF after the last. Errors about
+// the input are *ParseError and do not stop the Decoder: the next Decode
+// reads the next line. A trailer whose count does not match returns an
+// error instead of the trailer record.
+func (d *Decoder) Decode() (legacybridge.Record, error) {
+	if d.err != nil {
+		return legacybridge.Record{}, d.err
+	}
+	if d.s == nil {
+		s, err := compile(d.layout)
+		if err != nil {
+			d.err = err
+			return legacybridge.Record{}, err
+		}
+		d.s = s
+		d.fw = make([]*fwDecoder, len(s.types))
+		switch s.charset {
+		case "iso-8859-1":
+			d.cm = charmap.ISO8859_1.NewDecoder()
+		case "windows-1252":
+			d.cm = charmap.Windows1252.NewDecoder()
+		}
+	}
+	for {
+		raw, start, err := d.readLine()
+		if err == io.EOF {
+			d.err = io.EOF
+			if s := d.s; s.trailer != nil && (d.records > 0 || d.trailers == 0) {
+				return legacybridge.Record{}, &ParseError{File: d.Name, Offset: d.offset, Index: d.index,
+					Err: fmt.Errorf("%w: input ends without a %q record after %d records", ErrNoTrailer, s.trailer.name, d.records)}
+			}
+			return legacybridge.Record{}, io.EOF
+		}
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				d.index++
+				return legacybridge.Record{}, err
+			}
+			d.err = fmt.Errorf("fixedwidth: %s: read: %w", d.Name, err)
+			return legacybridge.Record{}, d.err
+		}
+		if len(raw) == 0 || d.s.comment != nil && bytes.HasPrefix(raw, d.s.comment) {
+			continue
+		}
+		rec, err := d.decodeLine(raw, start)
+		d.index++
+		return rec, err
+	}
+}
+
+// readLine returns the next line without its terminator, and the byte
+// offset of its first byte.
+func (d *Decoder) readLine() ([]byte, int64, error) {
+	max := d.MaxLineBytes
+	if max <= 0 {
+		max = DefaultMaxLineBytes
+	}
+	start := d.offset
+	d.buf = d.buf[:0]
+	var n int64
+	tooLong := false
+	terminated := false
+	for {
+		chunk, err := d.r.ReadSlice('\n')
+		n += int64(len(chunk))
+		if len(d.buf)+len(chunk) > max+2 { // room for CR LF
+			tooLong = true
+		} else {
+			d.buf = append(d.buf, chunk...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if n == 0 {
+				return nil, start, io.EOF
+			}
+			break
+		}
+		if err != nil {
+			return nil, start, err
+		}
+		terminated = true
+		break
+	}
+	d.line++
+	d.offset += n
+	if tooLong {
+		return nil, start, &ParseError{File: d.Name, Line: d.line, Offset: start, Index: d.index,
+			Err: fmt.Errorf("%w (over %d bytes)", ErrLineTooLong, max)}
+	}
+	line := d.buf
+	if terminated {
+		line = line[:len(line)-1]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+	}
+	if len(line) > 0 && line[len(line)-1] == 0x1A { // DOS end of file, only at the very end
+		if !terminated {
+			line = line[:len(line)-1]
+		} else if _, err := d.r.Peek(1); err == io.EOF {
+			line = line[:len(line)-1]
+		}
+	}
+	if len(line) > max {
+		return nil, start, &ParseError{File: d.Name, Line: d.line, Offset: start, Index: d.index,
+			Err: fmt.Errorf("%w (%d > %d bytes)", ErrLineTooLong, len(line), max)}
+	}
+	if start == 0 && d.s.charset == "utf-8" && bytes.HasPrefix(line, []byte("\uFEFF")) {
+		line = line[3:]
+		start = 3
+	}
+	return line, start, nil
+}
+
+// text is one line as UTF-8 and the means to find columns in it.
+type text struct {
+	s       string
+	ascii   bool  // one byte per column in s
+	single  bool  // single-byte charset: column c is byte c-1 of the input
+	bytes   bool  // columns are bytes of s
+	start   int64 // input offset of the line
+	columns int
+}
+
+// at returns the byte index in s of column c (1-based); columns past the
+// end map to len(s).
+func (t *text) at(c int) int {
+	if t.ascii || t.bytes {
+		return min(c-1, len(t.s))
+	}
+	i := 0
+	for k := 1; k < c && i < len(t.s); k++ {
+		_, w := utf8.DecodeRuneInString(t.s[i:])
+		i += w
+	}
+	return i
+}
+
+// offset returns the input byte offset of column c.
+func (t *text) offset(c int) int64 {
+	if t.single {
+		return t.start + int64(c-1)
+	}
+	return t.start + int64(t.at(c))
+}
+
+func (d *Decoder) perr(t *text, col int, rt *recType, f string, err error) *ParseError {
+	pe := &ParseError{File: d.Name, Line: d.line, Column: col, Field: f, Index: d.index, Err: err}
+	if t != nil {
+		pe.Offset = t.start
+		if col > 0 {
+			pe.Offset = t.offset(col)
+		}
+	}
+	if rt != nil {
+		pe.Type = rt.name
+	}
+	return pe
+}
+
+func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, error) {
+	s := d.s
+	t := &text{start: start, bytes: s.byteCols}
+	switch s.charset {
+	case "utf-8":
+		t.ascii = true
+		for i, c := range raw {
+			if c >= utf8.RuneSelf {
+				t.ascii = false
+				if !utf8.Valid(raw[i:]) {
+					bad := i
+					for bad < len(raw) {
+						r, w := utf8.DecodeRune(raw[bad:])
+						if r == utf8.RuneError && w == 1 {
+							break
+						}
+						bad += w
+					}
+					col := bad + 1
+					if !t.bytes {
+						col = utf8.RuneCount(raw[:bad]) + 1
+					}
+					pe := d.perr(nil, col, nil, "", fmt.Errorf("%w: byte 0x%02X is not UTF-8", ErrEncoding, raw[bad]))
+					pe.Offset = start + int64(bad)
+					return legacybridge.Record{}, pe
+				}
+				break
+			}
+		}
+		t.s = string(raw)
+	case "ascii":
+		for i, c := range raw {
+			if c >= utf8.RuneSelf {
+				pe := d.perr(nil, i+1, nil, "", fmt.Errorf("%w: byte 0x%02X is not ASCII", ErrEncoding, c))
+				pe.Offset = start + int64(i)
+				return legacybridge.Record{}, pe
+			}
+		}
+		t.s, t.ascii = string(raw), true
+	default:
+		t.single = true
+		var err error
+		d.conv, err = d.cm.Bytes(raw)
+		if err != nil {
+			return legacybridge.Record{}, d.perr(t, 0, nil, "", fmt.Errorf("%w: %v", ErrEncoding, err))
+		}
+		t.s = string(d.conv)
+		t.ascii = len(t.s) == len(raw)
+	}
+	if t.ascii || t.bytes {
+		t.columns = len(t.s)
+	} else {
+		t.columns = utf8.RuneCountInString(t.s)
+	}
+
+	// Dispatch.
+	rt := s.types[0]
+	if s.codeStart > 0 {
+		a, b := t.at(s.codeStart), t.at(s.codeStart+s.codeLen)
+		code := t.s[a:b]
+		if t.bytes {
+			if err := d.checkSplit(t, s.codeStart, s.codeStart+s.codeLen-1); err != nil {
+				return legacybridge.Record{}, err
+			}
+		}
+		end := s.codeStart + s.codeLen - 1
+		if t.columns < end && !s.pad {
+			s.count(d, nil)
+			return legacybridge.Record{}, d.perr(t, t.columns+1, nil, "", fmt.Errorf("%w: %d characters, the record type code ends at column %d",
+				ErrShortLine, t.columns, end))
+		}
+		var ok bool
+		if rt, ok = s.byCode[code]; !ok {
+			if t.columns < end {
+				code += strings.Repeat(" ", s.codeLen-utf8.RuneCountInString(code))
+				rt, ok = s.byCode[code]
+			}
+			if !ok {
+				s.count(d, nil)
+				return legacybridge.Record{}, d.perr(t, s.codeStart, nil, "", fmt.Errorf("%w %q", ErrUnknownType, code))
+			}
+		}
+	}
+	s.count(d, rt)
+	var want int64 = -1 // trailer count to check
+	var what string
+	if rt == s.trailer {
+		want, what = d.details, "detail records"
+		if s.countAll {
+			want, what = d.records, "records"
+		}
+		d.details, d.records = 0, 0
+		d.trailers++
+	}
+
+	// Length.
+	if t.columns < rt.need {
+		if !s.pad {
+			f := ""
+			for _, fd := range rt.fields {
+				if fd.end > t.columns {
+					f = fd.name
+					break
+				}
+			}
+			return legacybridge.Record{}, d.perr(t, t.columns+1, rt, f, fmt.Errorf("%w: %d characters, record type %q needs %d",
+				ErrShortLine, t.columns, rt.name, rt.need))
+		}
+		t.s += strings.Repeat(" ", rt.need-t.columns)
+		t.columns = rt.need
+	}
+	if s.recLen > 0 && t.columns > s.recLen {
+		rest := t.s[t.at(s.recLen+1):]
+		if i := strings.IndexFunc(rest, func(r rune) bool { return r != ' ' }); i >= 0 {
+			col := s.recLen + 1 + utf8.RuneCountInString(rest[:i])
+			if t.bytes || t.ascii {
+				col = s.recLen + 1 + i
+			}
+			return legacybridge.Record{}, d.perr(t, col, rt, "", fmt.Errorf("%w: %d characters, record length is %d and data follows it",
+				ErrLongLine, t.columns, s.recLen))
+		}
+	}
+	if t.bytes {
+		for _, f := range rt.fields {
+			if err := d.checkSplit(t, f.start, f.end); err != nil {
+				err.Field, err.Type = f.name, rt.name
+				return legacybridge.Record{}, err
+			}
+		}
+	}
+
+	// Split with go-fixedwidth, then type.
+	vals, err := d.split(t, rt)
+	if err != nil {
+		return legacybridge.Record{}, d.perr(t, 0, rt, "", err)
+	}
+	rec := legacybridge.Record{
+		Format: Format,
+		Type:   rt.name,
+		Pos:    legacybridge.Position{File: d.Name, Offset: t.start, Line: d.line, Tag: rt.name, Index: d.index},
+		Fields: make(map[string]any, len(rt.fields)),
+	}
+	for i, f := range rt.fields {
+		v, err := f.convert(vals[i])
+		if err != nil {
+			return legacybridge.Record{}, d.perr(t, f.start, rt, f.name, err)
+		}
+		rec.Fields[f.name] = v
+	}
+	switch rt.role {
+	case RoleHeader:
+		env := make(map[string]string, len(rt.fields))
+		for _, f := range rt.fields {
+			if v, ok := envelopeString(rec.Fields[f.name]); ok {
+				env[f.name] = v
+			}
+		}
+		d.envelope = env
+	case RoleTrailer:
+		rec.Envelope = d.envelope
+		if want >= 0 {
+			f := rt.fields[s.countIdx]
+			if got, ok := rec.Fields[f.name].(int64); !ok || got != want {
+				g := "nothing"
+				if ok {
+					g = strconv.FormatInt(got, 10)
+				}
+				return legacybridge.Record{}, d.perr(t, f.start, rt, f.name,
+					fmt.Errorf("%w: trailer says %s, counted %d %s", ErrTrailerCount, g, want, what))
+			}
+		}
+	default:
+		rec.Envelope = d.envelope
+	}
+	return rec, nil
+}
+
+// count adds a record of type rt (nil: unknown) to the trailer counts.
+func (s *schema) count(d *Decoder, rt *recType) {
+	d.records++
+	if rt != nil && rt.role == RoleDetail {
+		d.details++
+	}
+}
+
+// checkSplit fails when column a or the column after b starts inside a
+// multi-byte character (byte columns over UTF-8).
+func (d *Decoder) checkSplit(t *text, a, b int) *ParseError {
+	for _, c := range []int{a, b + 1} {
+		if i := c - 1; i > 0 && i < len(t.s) && !utf8.RuneStart(t.s[i]) {
+			return d.perr(t, c, nil, "", fmt.Errorf("%w at column %d", ErrSplitChar, c))
+		}
+	}
+	return nil
+}
+
+// fwDecoder feeds one line at a time to a go-fixedwidth Decoder that lives
+// as long as the fixedwidth Decoder, so its scanner buffer and cached
+// struct setters are reused.
+type fwDecoder struct {
+	dec  *gofw.Decoder
+	feed lineFeed
+	v    reflect.Value // *struct, reused
+}
+
+func newFWDecoder(t reflect.Type, codepoints bool) *fwDecoder {
+	f := &fwDecoder{v: reflect.New(t)}
+	f.dec = gofw.NewDecoder(&f.feed)
+	f.dec.SetUseCodepointIndices(codepoints)
+	return f
+}
+
+// lineFeed is an io.Reader that yields the current line and a newline.
+type lineFeed struct {
+	s  string
+	nl bool
+}
+
+func (l *lineFeed) Read(p []byte) (int, error) {
+	if l.s == "" && !l.nl {
+		return 0, io.EOF
+	}
+	n := copy(p, l.s)
+	l.s = l.s[n:]
+	if l.s == "" && l.nl && n < len(p) {
+		p[n] = '\n'
+		n++
+		l.nl = false
+	}
+	return n, nil
+}
+
+// decode splits line into the fields of its struct type.
+func (f *fwDecoder) decode(line string) error {
+	f.feed = lineFeed{s: line, nl: true}
+	return f.dec.Decode(f.v.Interface())
+}
+
+// split returns the trimmed text of every field of rt, through
+// go-fixedwidth.
+func (d *Decoder) split(t *text, rt *recType) ([]string, error) {
+	vals := make([]string, len(rt.fields))
+	line := t.s[:t.at(rt.maxEnd+1)] // nothing past the last field matters
+	if len(line) <= fwLineLimit {
+		fd := d.fw[rt.idx]
+		if fd == nil {
+			fd = newFWDecoder(rt.structType, !t.bytes)
+			d.fw[rt.idx] = fd
+		}
+		if err := fd.decode(line); err != nil {
+			d.fw[rt.idx] = nil // its scanner may be spent
+			return nil, fmt.Errorf("go-fixedwidth: %w", err)
+		}
+		v := fd.v.Elem()
+		for i := range vals {
+			vals[i] = v.Field(i).String()
+		}
+		return vals, nil
+	}
+	// A line longer than go-fixedwidth takes: give it one field at a time.
+	for i, f := range rt.fields {
+		fs := line[t.at(f.start):t.at(f.end+1)]
+		if len(fs) > fwLineLimit {
+			// Longer than go-fixedwidth can take even alone: trim here,
+			// the way go-fixedwidth does.
+			vals[i] = trimField(fs, f)
+			continue
+		}
+		one := reflect.StructOf([]reflect.StructField{{
+			Name: "F0", Type: reflect.TypeFor[string](),
+			Tag: reflect.StructTag(strings.Replace(string(rt.structType.Field(i).Tag),
+				fmt.Sprintf(`"%d,%d,`, f.start, f.end), fmt.Sprintf(`"1,%d,`, f.end-f.start+1), 1)),
+		}})
+		if d.fallback == nil || d.fallback.v.Type().Elem() != one {
+			d.fallback = newFWDecoder(one, !t.bytes)
+		}
+		if err := d.fallback.decode(fs); err != nil {
+			d.fallback = nil
+			return nil, fmt.Errorf("go-fixedwidth: %w", err)
+		}
+		vals[i] = d.fallback.v.Elem().Field(0).String()
+	}
+	return vals, nil
+}
+
+// trimField trims like go-fixedwidth's alignments.
+func trimField(s string, f *field) string {
+	cut := string(rune(f.pad))
+	switch f.trim {
+	case "right":
+		return strings.TrimRight(s, cut)
+	case "left":
+		return strings.TrimLeft(s, cut)
+	case "none":
+		return s
+	}
+	return strings.Trim(s, cut)
+}

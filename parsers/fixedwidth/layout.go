@@ -1,0 +1,598 @@
+package fixedwidth
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	_ "time/tzdata" // layouts name IANA zones; hosts may lack zoneinfo
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A Layout describes one fixed-width file format: how lines are told apart
+// and where each field sits. Layouts are usually written in YAML and read
+// with LoadLayout; the zero value of every optional setting is its default.
+//
+// Columns are 1-based and inclusive. For UTF-8 input they count characters
+// (runes) unless Columns is "bytes"; for the single-byte encodings a byte is
+// a character.
+type Layout struct {
+	Name        string `yaml:"name"`                  // required; used in errors
+	Description string `yaml:"description,omitempty"` // free text
+
+	// Encoding of the input: "utf-8" (default), "ascii", "iso-8859-1"
+	// (alias "latin1") or "windows-1252" (alias "cp1252"). Values are
+	// always returned as UTF-8 strings.
+	Encoding string `yaml:"encoding,omitempty"`
+
+	// Columns says what a column is for UTF-8 input: "characters" (default)
+	// or "bytes". With "bytes", a field boundary that splits a multi-byte
+	// character is an error.
+	Columns string `yaml:"columns,omitempty"`
+
+	// RecordLength, when set, is the length of every record in columns:
+	// shorter lines are short lines, and longer lines are accepted only if
+	// everything past RecordLength is blank. 0 (default): a line must reach
+	// the end of its record type's last field and may be longer.
+	RecordLength int `yaml:"record_length,omitempty"`
+
+	// PadShortLines pads a short line with blanks instead of failing it
+	// (default false: a short line is an error naming the line).
+	PadShortLines bool `yaml:"pad_short_lines,omitempty"`
+
+	// CommentPrefix, when set, marks lines to skip (e.g. "#"). Empty lines
+	// are always skipped. Default: no comment lines.
+	CommentPrefix string `yaml:"comment_prefix,omitempty"`
+
+	// Location is the IANA time zone dates are read in (default "UTC").
+	Location string `yaml:"location,omitempty"`
+
+	// TypeCode is where the record type code sits. Required when there is
+	// more than one record type; with one record type every line is of it.
+	TypeCode *TypeCode `yaml:"type_code,omitempty"`
+
+	Records []RecordType `yaml:"records"` // at least one
+
+	// TrailerCount, when set, checks a trailer field against the number of
+	// records read; a mismatch, or input that ends without a trailer, is an
+	// error.
+	TrailerCount *TrailerCount `yaml:"trailer_count,omitempty"`
+}
+
+// TypeCode is the place of the record type code on every line.
+type TypeCode struct {
+	Start  int `yaml:"start"`  // 1-based column
+	Length int `yaml:"length"` // columns
+}
+
+// RecordType is one kind of line.
+type RecordType struct {
+	Name string `yaml:"name"` // Record.Type of its records
+	Code string `yaml:"code"` // value at TypeCode (exactly TypeCode.Length characters)
+
+	// Role is "detail" (default), "header" or "trailer". A header's fields
+	// are carried, as strings, in the Envelope of the records after it.
+	Role string `yaml:"role,omitempty"`
+
+	Fields []Field `yaml:"fields"`
+}
+
+// Record type roles.
+const (
+	RoleHeader  = "header"
+	RoleDetail  = "detail"
+	RoleTrailer = "trailer"
+)
+
+// Field is one field of a record type.
+type Field struct {
+	Name   string `yaml:"name"`
+	Start  int    `yaml:"start"`            // 1-based first column
+	Length int    `yaml:"length,omitempty"` // columns; give Length or End
+	End    int    `yaml:"end,omitempty"`    // 1-based last column, inclusive
+
+	// Type is "string" (default), "integer" (int64), "decimal" (exact
+	// json.Number) or "date" (time.Time).
+	Type string `yaml:"type,omitempty"`
+
+	// Scale, for decimals, is the number of implied decimal places
+	// ("0012345" with scale 3 is 12.345); a decimal point in the data is
+	// then an error. Unset (default): the data carries an explicit point,
+	// or none.
+	Scale *int `yaml:"scale,omitempty"`
+
+	// Format, for dates (required): YYYY, YY, MM, DD, HH, MI (or MM right
+	// after HH), SS and JJJ (day of year), with - / . : space and T as
+	// literals; e.g. YYYYMMDD, YYMMDD, MMDDYYYY, YYYYMMDDHHMMSS, HHMMSS.
+	// Two-digit years 69-99 are 19xx, 00-68 are 20xx.
+	Format string `yaml:"format,omitempty"`
+
+	// Sign, for integers and decimals: "leading" (default: optional + or -
+	// before the digits), "trailing" (optional + or - after them) or
+	// "overpunch" (COBOL zoned decimal: the last digit carries the sign,
+	// { A-I positive, } J-R negative).
+	Sign string `yaml:"sign,omitempty"`
+
+	// Trim says which pad characters to remove: "both" (default), "right"
+	// (left-justified value), "left" (right-justified value) or "none".
+	Trim string `yaml:"trim,omitempty"`
+
+	// Pad is the pad character to trim, one ASCII character other than a
+	// comma (default " ").
+	Pad string `yaml:"pad,omitempty"`
+
+	// Required makes a blank (or null_if) value an error. A blank optional
+	// field is "" for strings and nil for the other types.
+	Required bool `yaml:"required,omitempty"`
+
+	// NullIf lists trimmed values that mean "no value" (e.g. "00000000"
+	// for a date); they yield nil.
+	NullIf []string `yaml:"null_if,omitempty"`
+}
+
+// TrailerCount names the trailer field holding a record count.
+type TrailerCount struct {
+	Record string `yaml:"record"` // name of a record type with role trailer
+	Field  string `yaml:"field"`  // name of its integer field
+
+	// Counts is "details" (default): records of role detail since the
+	// previous trailer (or the start); or "records": every record since
+	// then, the header and the trailer itself included.
+	Counts string `yaml:"counts,omitempty"`
+}
+
+// Field types.
+const (
+	TypeString  = "string"
+	TypeInteger = "integer"
+	TypeDecimal = "decimal"
+	TypeDate    = "date"
+)
+
+// LayoutError lists every problem found in a layout.
+type LayoutError struct {
+	Layout   string   // layout name or file
+	Problems []string // one sentence each
+}
+
+func (e *LayoutError) Error() string {
+	return fmt.Sprintf("fixedwidth: layout %s: %s", e.Layout, strings.Join(e.Problems, "; "))
+}
+
+// LoadLayout reads a YAML layout file and validates it. Unknown keys are
+// errors.
+func LoadLayout(path string) (*Layout, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("fixedwidth: %w", err)
+	}
+	l, err := ParseLayout(data)
+	if err != nil {
+		var le *LayoutError
+		if errors.As(err, &le) {
+			le.Layout = path
+			return nil, le
+		}
+		return nil, fmt.Errorf("fixedwidth: layout %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// ParseLayout reads a YAML layout and validates it. Unknown keys are errors.
+func ParseLayout(data []byte) (*Layout, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var l Layout
+	if err := dec.Decode(&l); err != nil {
+		if err == io.EOF {
+			return nil, errors.New("empty layout")
+		}
+		return nil, err
+	}
+	var extra any
+	if err := dec.Decode(&extra); err != io.EOF {
+		return nil, errors.New("more than one YAML document")
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// Validate reports every problem in the layout as a *LayoutError, or nil.
+func (l *Layout) Validate() error {
+	_, err := compile(l)
+	return err
+}
+
+// schema is a validated layout, ready for decoding.
+type schema struct {
+	name      string
+	charset   string // canonical encoding name
+	byteCols  bool   // utf-8 with byte columns
+	recLen    int
+	pad       bool
+	comment   []byte
+	loc       *time.Location
+	codeStart int // 0: no dispatch
+	codeLen   int
+	byCode    map[string]*recType
+	types     []*recType
+	trailer   *recType // with the count field, or nil
+	countIdx  int
+	countAll  bool
+}
+
+type recType struct {
+	idx    int
+	name   string
+	code   string
+	role   string
+	fields []*field
+	maxEnd int // last column of any field (or of the type code)
+	need   int // columns a line must have
+	// structType has one string field per layout field, tagged for
+	// go-fixedwidth with the field's columns and trimming.
+	structType reflect.Type
+}
+
+type field struct {
+	name     string
+	start    int
+	end      int
+	kind     string
+	scale    int
+	implied  bool
+	goLayout string
+	format   string
+	sign     string
+	trim     string
+	pad      byte
+	required bool
+	nullIf   []string
+	loc      *time.Location
+}
+
+// go-fixedwidth alignment for a trim setting: the alignment names the side
+// the value is justified to, so the other side is trimmed.
+var trimAlignment = map[string]string{
+	"both":  "default",
+	"right": "left",
+	"left":  "right",
+	"none":  "none",
+}
+
+func compile(l *Layout) (*schema, error) {
+	var probs []string
+	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+	if l == nil {
+		return nil, &LayoutError{Layout: "<nil>", Problems: []string{"no layout"}}
+	}
+	s := &schema{name: l.Name, recLen: l.RecordLength, pad: l.PadShortLines, byCode: map[string]*recType{}}
+	if l.Name == "" {
+		bad("name is missing")
+	}
+	switch strings.ToLower(l.Encoding) {
+	case "", "utf-8", "utf8":
+		s.charset = "utf-8"
+	case "ascii", "us-ascii":
+		s.charset = "ascii"
+	case "iso-8859-1", "latin1":
+		s.charset = "iso-8859-1"
+	case "windows-1252", "cp1252":
+		s.charset = "windows-1252"
+	default:
+		bad("encoding %q is not one of utf-8, ascii, iso-8859-1, windows-1252", l.Encoding)
+	}
+	switch l.Columns {
+	case "", "characters":
+	case "bytes":
+		s.byteCols = s.charset == "utf-8"
+	default:
+		bad("columns %q is not characters or bytes", l.Columns)
+	}
+	if l.RecordLength < 0 {
+		bad("record_length %d is negative", l.RecordLength)
+	}
+	if l.CommentPrefix != "" {
+		s.comment = []byte(l.CommentPrefix)
+	}
+	s.loc = time.UTC
+	if l.Location != "" {
+		loc, err := time.LoadLocation(l.Location)
+		if err != nil {
+			bad("location %q: %v", l.Location, err)
+		} else {
+			s.loc = loc
+		}
+	}
+	if tc := l.TypeCode; tc != nil {
+		if tc.Start < 1 {
+			bad("type_code start %d must be at least 1", tc.Start)
+		}
+		if tc.Length < 1 {
+			bad("type_code length %d must be at least 1", tc.Length)
+		}
+		if l.RecordLength > 0 && tc.Start+tc.Length-1 > l.RecordLength {
+			bad("type_code ends at column %d, past record_length %d", tc.Start+tc.Length-1, l.RecordLength)
+		}
+		s.codeStart, s.codeLen = tc.Start, tc.Length
+	} else if len(l.Records) > 1 {
+		bad("type_code is required with more than one record type")
+	}
+	if len(l.Records) == 0 {
+		bad("no record types")
+	}
+	names := map[string]bool{}
+	for i := range l.Records {
+		r := &l.Records[i]
+		where := fmt.Sprintf("records[%d]", i)
+		if r.Name != "" {
+			where += " (" + r.Name + ")"
+		}
+		rt := &recType{idx: i, name: r.Name, code: r.Code, role: r.Role}
+		if r.Name == "" {
+			bad("%s: name is missing", where)
+		} else if names[r.Name] {
+			bad("%s: duplicate record type name", where)
+		}
+		names[r.Name] = true
+		switch r.Role {
+		case "":
+			rt.role = RoleDetail
+		case RoleHeader, RoleDetail, RoleTrailer:
+		default:
+			bad("%s: role %q is not header, detail or trailer", where, r.Role)
+		}
+		if l.TypeCode != nil {
+			if r.Code == "" {
+				bad("%s: code is missing", where)
+			} else if n := utf8.RuneCountInString(r.Code); n != l.TypeCode.Length {
+				bad("%s: code %q is %d characters, type_code length is %d", where, r.Code, n, l.TypeCode.Length)
+			} else if prev, dup := s.byCode[r.Code]; dup {
+				bad("%s: code %q is also used by record type %q", where, r.Code, prev.name)
+			} else {
+				s.byCode[r.Code] = rt
+			}
+			rt.maxEnd = l.TypeCode.Start + l.TypeCode.Length - 1
+		} else if r.Code != "" {
+			bad("%s: code %q given but the layout has no type_code", where, r.Code)
+		}
+		fnames := map[string]bool{}
+		var sf []reflect.StructField
+		for j := range r.Fields {
+			f := &r.Fields[j]
+			fw := fmt.Sprintf("%s: fields[%d]", where, j)
+			if f.Name != "" {
+				fw += " (" + f.Name + ")"
+			}
+			cf := compileField(f, s.loc, func(format string, args ...any) { bad(fw+": "+format, args...) })
+			if f.Name == "" {
+				bad("%s: name is missing", fw)
+			} else if fnames[f.Name] {
+				bad("%s: duplicate field name", fw)
+			}
+			fnames[f.Name] = true
+			if cf == nil {
+				continue
+			}
+			if l.RecordLength > 0 && cf.end > l.RecordLength {
+				bad("%s: ends at column %d, past record_length %d", fw, cf.end, l.RecordLength)
+			}
+			for _, o := range rt.fields {
+				if cf.start <= o.end && o.start <= cf.end {
+					bad("%s: columns %d-%d overlap field %q (%d-%d)", fw, cf.start, cf.end, o.name, o.start, o.end)
+				}
+			}
+			rt.fields = append(rt.fields, cf)
+			if cf.end > rt.maxEnd {
+				rt.maxEnd = cf.end
+			}
+			pad := "_" // go-fixedwidth spells a blank pad "_" and "_" as "__"
+			switch cf.pad {
+			case ' ':
+			case '_':
+				pad = "__"
+			default:
+				pad = string(cf.pad)
+			}
+			sf = append(sf, reflect.StructField{
+				Name: fmt.Sprintf("F%d", len(sf)),
+				Type: reflect.TypeFor[string](),
+				Tag:  reflect.StructTag(fmt.Sprintf(`fixed:"%d,%d,%s,%s"`, cf.start, cf.end, trimAlignment[cf.trim], pad)),
+			})
+		}
+		rt.structType = reflect.StructOf(sf)
+		rt.need = rt.maxEnd
+		if l.RecordLength > 0 {
+			rt.need = l.RecordLength
+		}
+		s.types = append(s.types, rt)
+	}
+	if tc := l.TrailerCount; tc != nil {
+		switch tc.Counts {
+		case "", "details":
+		case "records":
+			s.countAll = true
+		default:
+			bad("trailer_count: counts %q is not details or records", tc.Counts)
+		}
+		var rt *recType
+		for _, t := range s.types {
+			if t.name == tc.Record {
+				rt = t
+			}
+		}
+		switch {
+		case rt == nil:
+			bad("trailer_count: record type %q does not exist", tc.Record)
+		case rt.role != RoleTrailer:
+			bad("trailer_count: record type %q has role %s, not trailer", tc.Record, rt.role)
+		default:
+			s.countIdx = -1
+			for i, f := range rt.fields {
+				if f.name == tc.Field {
+					s.countIdx = i
+				}
+			}
+			if s.countIdx < 0 {
+				bad("trailer_count: record type %q has no field %q", tc.Record, tc.Field)
+			} else if k := rt.fields[s.countIdx].kind; k != TypeInteger {
+				bad("trailer_count: field %q is %s, not integer", tc.Field, k)
+			} else {
+				s.trailer = rt
+			}
+		}
+	}
+	if len(probs) > 0 {
+		name := l.Name
+		if name == "" {
+			name = "(unnamed)"
+		}
+		return nil, &LayoutError{Layout: name, Problems: probs}
+	}
+	return s, nil
+}
+
+func compileField(f *Field, loc *time.Location, bad func(string, ...any)) *field {
+	ok := true
+	fail := func(format string, args ...any) { ok = false; bad(format, args...) }
+	cf := &field{name: f.Name, start: f.Start, kind: f.Type, sign: f.Sign, trim: f.Trim, pad: ' ',
+		required: f.Required, nullIf: f.NullIf, format: f.Format, loc: loc}
+	if f.Start < 1 {
+		fail("start %d must be at least 1", f.Start)
+	}
+	switch {
+	case f.Length != 0 && f.End != 0:
+		fail("give length or end, not both")
+	case f.Length == 0 && f.End == 0:
+		fail("length (or end) is missing")
+	case f.Length < 0:
+		fail("length %d must be at least 1", f.Length)
+	case f.Length > 0:
+		cf.end = f.Start + f.Length - 1
+	case f.End < f.Start:
+		fail("end %d is before start %d", f.End, f.Start)
+	default:
+		cf.end = f.End
+	}
+	if cf.kind == "" {
+		cf.kind = TypeString
+	}
+	switch cf.kind {
+	case TypeString, TypeInteger, TypeDecimal, TypeDate:
+	default:
+		fail("type %q is not string, integer, decimal or date", f.Type)
+	}
+	if f.Scale != nil {
+		switch {
+		case cf.kind != TypeDecimal:
+			fail("scale is only for decimals")
+		case *f.Scale < 0 || *f.Scale > 30:
+			fail("scale %d is not between 0 and 30", *f.Scale)
+		default:
+			cf.scale, cf.implied = *f.Scale, true
+		}
+	}
+	switch f.Sign {
+	case "":
+		cf.sign = "leading"
+	case "leading", "trailing", "overpunch":
+		if cf.kind != TypeInteger && cf.kind != TypeDecimal {
+			fail("sign is only for integers and decimals")
+		}
+		if f.Sign == "overpunch" && cf.kind == TypeDecimal && !cf.implied {
+			fail("overpunch sign needs an implied scale")
+		}
+	default:
+		fail("sign %q is not leading, trailing or overpunch", f.Sign)
+	}
+	switch f.Trim {
+	case "":
+		cf.trim = "both"
+	case "both", "left", "right", "none":
+	default:
+		fail("trim %q is not both, left, right or none", f.Trim)
+	}
+	if f.Pad != "" {
+		if len(f.Pad) != 1 || f.Pad[0] < 0x20 || f.Pad[0] > 0x7e || f.Pad[0] == ',' {
+			fail("pad %q must be one printable ASCII character other than a comma", f.Pad)
+		} else {
+			cf.pad = f.Pad[0]
+		}
+	}
+	if cf.kind == TypeDate {
+		if f.Format == "" {
+			fail("format is missing (e.g. YYYYMMDD)")
+		} else if gl, err := goDateLayout(f.Format); err != nil {
+			fail("format %q: %v", f.Format, err)
+		} else if n := utf8.RuneCountInString(f.Format); cf.end > 0 && n != cf.end-cf.start+1 {
+			fail("format %q is %d characters, the field is %d", f.Format, n, cf.end-cf.start+1)
+		} else {
+			cf.goLayout = gl
+		}
+	} else if f.Format != "" {
+		fail("format is only for dates")
+	}
+	if !ok {
+		return nil
+	}
+	return cf
+}
+
+// goDateLayout turns a COBOL-style date picture into a Go time layout.
+func goDateLayout(f string) (string, error) {
+	var b strings.Builder
+	prev := ""
+	for i := 0; i < len(f); {
+		tok := ""
+		for _, t := range []string{"YYYY", "JJJ", "YY", "MM", "DD", "HH", "MI", "SS"} {
+			if strings.HasPrefix(f[i:], t) {
+				tok = t
+				break
+			}
+		}
+		switch tok {
+		case "YYYY":
+			b.WriteString("2006")
+		case "YY":
+			b.WriteString("06")
+		case "JJJ":
+			b.WriteString("002")
+		case "MM":
+			if prev == "HH" {
+				b.WriteString("04")
+			} else {
+				b.WriteString("01")
+			}
+		case "DD":
+			b.WriteString("02")
+		case "HH":
+			b.WriteString("15")
+		case "MI":
+			b.WriteString("04")
+		case "SS":
+			b.WriteString("05")
+		case "":
+			switch c := f[i]; c {
+			case '-', '/', '.', ':', ' ', 'T':
+				b.WriteByte(c)
+				i++
+				prev = ""
+				continue
+			default:
+				return "", fmt.Errorf("unexpected %q at position %d", c, i+1)
+			}
+		}
+		i += len(tok)
+		prev = tok
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,170 @@
+package fixedwidth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Causes wrapped by ParseError, for errors.Is.
+var (
+	ErrShortLine    = errors.New("short line")
+	ErrLongLine     = errors.New("record too long")
+	ErrLineTooLong  = errors.New("line too long")
+	ErrUnknownType  = errors.New("unknown record type code")
+	ErrEncoding     = errors.New("invalid encoding")
+	ErrSplitChar    = errors.New("column boundary splits a multi-byte character")
+	ErrRequired     = errors.New("required field is blank")
+	ErrValue        = errors.New("invalid value")
+	ErrTrailerCount = errors.New("trailer count mismatch")
+	ErrNoTrailer    = errors.New("missing trailer")
+)
+
+// convert turns the trimmed text of a field into its typed value: string,
+// int64, json.Number or time.Time; nil for a blank optional field.
+func (f *field) convert(v string) (any, error) {
+	if v == "" || slices.Contains(f.nullIf, v) {
+		if f.required {
+			if v == "" {
+				return nil, ErrRequired
+			}
+			return nil, fmt.Errorf("%w: %q means no value", ErrRequired, v)
+		}
+		if f.kind == TypeString && v == "" {
+			return "", nil
+		}
+		return nil, nil
+	}
+	switch f.kind {
+	case TypeInteger:
+		neg, digits, ok := splitSign(v, f.sign)
+		if !ok || !allDigits(digits) {
+			return nil, fmt.Errorf("%w: %q is not a valid integer", ErrValue, v)
+		}
+		if neg {
+			digits = "-" + digits
+		}
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is out of range for an integer", ErrValue, v)
+		}
+		return n, nil
+	case TypeDecimal:
+		d, ok := f.decimal(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not a valid decimal", ErrValue, v)
+		}
+		return json.Number(d), nil
+	case TypeDate:
+		t, err := time.ParseInLocation(f.goLayout, v, f.loc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not a valid date (%s)", ErrValue, v, f.format)
+		}
+		return t, nil
+	}
+	return v, nil
+}
+
+// decimal renders v exactly, without leading zeros: "-0001250" with scale 3
+// is "-1.250"; negative zero loses its sign.
+func (f *field) decimal(v string) (string, bool) {
+	neg, digits, ok := splitSign(v, f.sign)
+	if !ok {
+		return "", false
+	}
+	var ip, fp string
+	if f.implied {
+		if !allDigits(digits) {
+			return "", false
+		}
+		if len(digits) <= f.scale {
+			digits = strings.Repeat("0", f.scale-len(digits)+1) + digits
+		}
+		ip, fp = digits[:len(digits)-f.scale], digits[len(digits)-f.scale:]
+	} else {
+		ip, fp, _ = strings.Cut(digits, ".")
+		if ip == "" && fp == "" || ip != "" && !allDigits(ip) || fp != "" && !allDigits(fp) {
+			return "", false
+		}
+	}
+	ip = strings.TrimLeft(ip, "0")
+	if ip == "" {
+		ip = "0"
+	}
+	var b strings.Builder
+	if neg && strings.Trim(ip+fp, "0") != "" {
+		b.WriteByte('-')
+	}
+	b.WriteString(ip)
+	if fp != "" {
+		b.WriteByte('.')
+		b.WriteString(fp)
+	}
+	return b.String(), true
+}
+
+// splitSign separates the sign from the digits according to the field's
+// sign convention. Blanks between the sign and the digits are allowed.
+func splitSign(v, sign string) (neg bool, digits string, ok bool) {
+	switch sign {
+	case "trailing":
+		if n := len(v); n > 0 && (v[n-1] == '-' || v[n-1] == '+') {
+			return v[n-1] == '-', strings.TrimRight(v[:n-1], " "), true
+		}
+		return false, v, true
+	case "overpunch":
+		n := len(v)
+		c := v[n-1]
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			return false, v, true
+		case c == '{':
+			d = '0'
+		case c >= 'A' && c <= 'I':
+			d = '1' + c - 'A'
+		case c == '}':
+			d, neg = '0', true
+		case c >= 'J' && c <= 'R':
+			d, neg = '1'+c-'J', true
+		default:
+			return false, "", false
+		}
+		return neg, v[:n-1] + string(rune(d)), true
+	}
+	if v[0] == '-' || v[0] == '+' {
+		return v[0] == '-', strings.TrimLeft(v[1:], " "), true
+	}
+	return false, v, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// envelopeString renders a typed value for Record.Envelope.
+func envelopeString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case json.Number:
+		return string(v), true
+	case time.Time:
+		return v.Format(time.RFC3339Nano), true
+	}
+	return "", false
+}
