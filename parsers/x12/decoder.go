@@ -1,0 +1,358 @@
+package x12
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"legacybridge"
+)
+
+// Envelope is what surrounds a transaction set: its interchange (ISA), its
+// functional group (GS) and its own header (ST), plus the delimiters the
+// interchange declared. Values are as sent, with the ISA's blank padding
+// trimmed.
+type Envelope struct {
+	SenderQualifier    string     `json:"isa05"`          // ISA05
+	SenderID           string     `json:"isa06"`          // ISA06
+	ReceiverQualifier  string     `json:"isa07"`          // ISA07
+	ReceiverID         string     `json:"isa08"`          // ISA08
+	Date               string     `json:"isa09"`          // ISA09 YYMMDD
+	Time               string     `json:"isa10"`          // ISA10 HHMM
+	Version            string     `json:"isa12"`          // ISA12, e.g. "00401"
+	ControlNumber      string     `json:"isa13"`          // ISA13
+	AckRequested       string     `json:"isa14"`          // ISA14
+	Usage              string     `json:"isa15"`          // ISA15: P production, T test
+	FunctionalID       string     `json:"gs01,omitempty"` // GS01, e.g. "PO"
+	AppSender          string     `json:"gs02,omitempty"` // GS02
+	AppReceiver        string     `json:"gs03,omitempty"` // GS03
+	GroupDate          string     `json:"gs04,omitempty"` // GS04 CCYYMMDD
+	GroupTime          string     `json:"gs05,omitempty"` // GS05
+	GroupControlNumber string     `json:"gs06,omitempty"` // GS06
+	Agency             string     `json:"gs07,omitempty"` // GS07, "X"
+	GroupVersion       string     `json:"gs08,omitempty"` // GS08, e.g. "004010" or "005010X222A1"
+	SetID              string     `json:"st01"`           // ST01, e.g. "850"
+	SetControlNumber   string     `json:"st02"`           // ST02
+	ImplementationRef  string     `json:"st03,omitempty"` // ST03 (from 005010)
+	Delimiters         Delimiters `json:"delimiters"`     // of the interchange
+}
+
+// Transaction is one transaction set (ST..SE) with its envelope.
+type Transaction struct {
+	Envelope Envelope               `json:"envelope"`
+	Segments []legacybridge.Segment `json:"segments"` // ST..SE inclusive
+	Pos      legacybridge.Position  `json:"position"` // of the ST; Index = ordinal in the input
+}
+
+// Decoder reads transaction sets from X12 input, one at a time, checking the
+// envelopes around them. It streams: memory is bounded by one transaction set
+// plus the I/O buffer, whatever the input size or line structure.
+//
+// Error contract (compare encoding/csv's ErrFieldCount):
+//
+//   - (tx, nil): a transaction set without problems.
+//   - (tx, err): a transaction set that was read completely but has
+//     structural problems (SE01 count, SE02 control number, bad segment tags,
+//     missing SE, ST outside a group). Every problem is reported: err is a
+//     *ParseError, or an ErrorList when there are several.
+//   - (nil, err): problems outside any transaction set (GE/IEA counts and
+//     control numbers, missing GE/IEA, segments outside their envelope).
+//   - (nil, io.EOF): the end of input.
+//
+// After any error but a fatal one, Decode continues with the next segment, so
+// every problem in the input is reported. A fatal error (the delimiters or
+// segment boundaries can no longer be known: a bad ISA, a bad BIN, data
+// before the first ISA, an I/O error) is returned once, then Decode returns
+// io.EOF. A caller that wants strictness treats any non-nil error other than
+// io.EOF as the input being bad; one that keeps going still sees every
+// transaction set the input holds.
+type Decoder struct {
+	// Name is the input's name, used in errors and positions. Default "".
+	Name string
+	// Warn, if set, receives problems that do not fail the input (ISA11 that
+	// cannot be a repetition separator in a 00402+ interchange). Default:
+	// ignored.
+	Warn func(*ParseError)
+
+	tok  Tokenizer
+	done bool
+
+	back     *legacybridge.Segment // pushed back segment
+	backLine int
+
+	env       Envelope // current interchange and group fields
+	inISA     bool
+	isaSeg    int // segment number of the ISA
+	groups    int // GS seen in the interchange
+	inGS      bool
+	gsTxCount int // ST seen in the group
+
+	cur   *Transaction
+	index int
+	errs  []*ParseError
+}
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader) *Decoder {
+	d := &Decoder{}
+	d.tok.reset(r)
+	return d
+}
+
+// NewDecoderName returns a Decoder reading from r whose errors name the input.
+func NewDecoderName(r io.Reader, name string) *Decoder {
+	d := NewDecoder(r)
+	d.Name = name
+	return d
+}
+
+// Delimiters returns the delimiters of the current interchange.
+func (d *Decoder) Delimiters() Delimiters { return d.tok.delims }
+
+// Decode returns the next transaction set; see Decoder for the contract.
+func (d *Decoder) Decode() (*Transaction, error) {
+	if d.done {
+		return nil, io.EOF
+	}
+	d.tok.Name = d.Name
+	d.tok.Warn = d.Warn
+	for {
+		seg, line, err := d.read()
+		if err != nil {
+			if err == io.EOF {
+				return d.eof()
+			}
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				pe = &ParseError{File: d.Name, Offset: d.tok.off, Err: err, fatal: true}
+			}
+			d.errs = append(d.errs, pe)
+			if pe.fatal {
+				d.done = true
+				d.cur = nil
+				return nil, d.takeErrs()
+			}
+			if seg.Tag == "" {
+				if d.cur == nil {
+					return nil, d.takeErrs()
+				}
+				continue
+			}
+		}
+		if tx := d.handle(seg, line); tx != nil {
+			return tx, d.takeErrs()
+		}
+		if d.cur == nil && len(d.errs) > 0 {
+			return nil, d.takeErrs()
+		}
+	}
+}
+
+func (d *Decoder) read() (legacybridge.Segment, int, error) {
+	if d.back != nil {
+		s := *d.back
+		d.back = nil
+		return s, d.backLine, nil
+	}
+	seg, err := d.tok.NextSegment()
+	return seg, d.tok.segLine, err
+}
+
+func (d *Decoder) takeErrs() error {
+	switch len(d.errs) {
+	case 0:
+		return nil
+	case 1:
+		e := d.errs[0]
+		d.errs = d.errs[:0]
+		return e
+	}
+	l := make(ErrorList, len(d.errs))
+	copy(l, d.errs)
+	d.errs = d.errs[:0]
+	return l
+}
+
+func (d *Decoder) fail(seg legacybridge.Segment, line int, kind error, format string, args ...any) {
+	d.errs = append(d.errs, &ParseError{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number, Tag: seg.Tag,
+		Err: &cause{kind: kind, msg: fmt.Sprintf(format, args...)}})
+}
+
+// eof closes whatever is open at the end of input, one envelope level per call.
+func (d *Decoder) eof() (*Transaction, error) {
+	at := legacybridge.Segment{Offset: d.tok.off, Number: 0}
+	line := d.tok.line
+	if d.cur != nil {
+		tx := d.cur
+		d.cur = nil
+		d.fail(at, line, ErrMissingTrailer, "input ends inside transaction set %s %s (segment %d): missing SE",
+			tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment)
+		return tx, d.takeErrs()
+	}
+	if d.inGS {
+		d.inGS = false
+		d.fail(at, line, ErrMissingTrailer, "input ends inside functional group %s: missing GE", d.env.GroupControlNumber)
+	}
+	if d.inISA {
+		d.inISA = false
+		d.fail(at, line, ErrMissingTrailer, "input ends inside interchange %s: missing IEA", d.env.ControlNumber)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.takeErrs()
+	}
+	d.done = true
+	return nil, io.EOF
+}
+
+// cut ends the current transaction set at seg, which is pushed back.
+func (d *Decoder) cut(seg legacybridge.Segment, line int) *Transaction {
+	tx := d.cur
+	d.cur = nil
+	d.fail(seg, line, ErrMissingTrailer, "transaction set %s %s (segment %d) has no SE before %s",
+		tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment, seg.Tag)
+	d.back, d.backLine = &seg, line
+	return tx
+}
+
+func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
+	switch seg.Tag {
+	case "ISA", "GS", "GE", "IEA":
+		if d.cur != nil {
+			return d.cut(seg, line)
+		}
+	case "ST":
+		if d.cur != nil {
+			return d.cut(seg, line)
+		}
+	}
+	switch seg.Tag {
+	case "ISA":
+		if d.inGS {
+			d.inGS = false
+			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before the next ISA", d.env.GroupControlNumber)
+		}
+		if d.inISA {
+			d.fail(seg, line, ErrMissingTrailer, "interchange %s has no IEA before the next ISA", d.env.ControlNumber)
+		}
+		d.inISA, d.isaSeg, d.groups = true, seg.Number, 0
+		v := func(i int) string { return strings.TrimSpace(seg.Element(i).Value()) }
+		d.env = Envelope{
+			SenderQualifier: v(5), SenderID: v(6), ReceiverQualifier: v(7), ReceiverID: v(8),
+			Date: v(9), Time: v(10), Version: v(12), ControlNumber: v(13), AckRequested: v(14), Usage: v(15),
+			Delimiters: d.tok.delims,
+		}
+	case "GS":
+		if !d.inISA {
+			d.fail(seg, line, ErrOutsideEnvelope, "GS outside an interchange (after IEA, before ISA)")
+		}
+		if d.inGS {
+			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before the next GS", d.env.GroupControlNumber)
+		}
+		d.inGS, d.gsTxCount = true, 0
+		if d.inISA {
+			d.groups++
+		}
+		v := func(i int) string { return seg.Element(i).Value() }
+		d.env.FunctionalID, d.env.AppSender, d.env.AppReceiver = v(1), v(2), v(3)
+		d.env.GroupDate, d.env.GroupTime, d.env.GroupControlNumber = v(4), v(5), v(6)
+		d.env.Agency, d.env.GroupVersion = v(7), v(8)
+	case "GE":
+		if !d.inGS {
+			d.fail(seg, line, ErrOutsideEnvelope, "GE without a GS")
+			return nil
+		}
+		d.inGS = false
+		d.checkCount(seg, line, "GE01", d.gsTxCount, "transaction sets", "functional group has")
+		d.checkControl(seg, line, "GE02", "GS06", d.env.GroupControlNumber)
+		d.clearGroup()
+	case "IEA":
+		if d.inGS {
+			d.inGS = false
+			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before IEA", d.env.GroupControlNumber)
+			d.clearGroup()
+		}
+		if !d.inISA {
+			d.fail(seg, line, ErrOutsideEnvelope, "IEA without an ISA")
+			return nil
+		}
+		d.inISA = false
+		d.checkCount(seg, line, "IEA01", d.groups, "functional groups", "interchange has")
+		d.checkControl(seg, line, "IEA02", "ISA13", d.env.ControlNumber)
+	case "ST":
+		if !d.inGS {
+			d.fail(seg, line, ErrOutsideEnvelope, "ST outside a functional group (no GS)")
+		} else {
+			d.gsTxCount++
+		}
+		env := d.env
+		env.SetID, env.SetControlNumber, env.ImplementationRef = seg.Element(1).Value(), seg.Element(2).Value(), seg.Element(3).Value()
+		d.cur = &Transaction{
+			Envelope: env,
+			Segments: append(make([]legacybridge.Segment, 0, 16), seg),
+			Pos: legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
+				Tag: "ST", Index: d.index},
+		}
+		d.index++
+	case "SE":
+		if d.cur == nil {
+			d.fail(seg, line, ErrOutsideEnvelope, "SE without an ST")
+			return nil
+		}
+		tx := d.cur
+		d.cur = nil
+		tx.Segments = append(tx.Segments, seg)
+		d.checkCount(seg, line, "SE01", len(tx.Segments), "segments", "transaction set has")
+		d.checkControl(seg, line, "SE02", "ST02", tx.Envelope.SetControlNumber)
+		return tx
+	default:
+		if d.cur == nil {
+			where := "outside a transaction set (between ST and SE)"
+			if !d.inISA {
+				where = "outside an interchange (after IEA)"
+			}
+			d.fail(seg, line, ErrOutsideEnvelope, "segment %s %s", seg.Tag, where)
+			return nil
+		}
+		d.cur.Segments = append(d.cur.Segments, seg)
+	}
+	return nil
+}
+
+func (d *Decoder) clearGroup() {
+	d.env.FunctionalID, d.env.AppSender, d.env.AppReceiver = "", "", ""
+	d.env.GroupDate, d.env.GroupTime, d.env.GroupControlNumber = "", "", ""
+	d.env.Agency, d.env.GroupVersion = "", ""
+}
+
+func (d *Decoder) checkCount(seg legacybridge.Segment, line int, name string, actual int, what, has string) {
+	v := seg.Element(1).Value()
+	n, err := strconv.Atoi(v)
+	if err != nil || !allDigits(v) {
+		d.fail(seg, line, ErrCountMismatch, "%s %q is not a number of %s (%s %d)", name, v, what, has, actual)
+		return
+	}
+	if n != actual {
+		d.fail(seg, line, ErrCountMismatch, "%s declares %d %s, %s %d", name, n, what, has, actual)
+	}
+}
+
+func (d *Decoder) checkControl(seg legacybridge.Segment, line int, name, hdr, want string) {
+	got := seg.Element(2).Value()
+	if !sameControl(got, want) {
+		d.fail(seg, line, ErrControlMismatch, "%s %q does not match %s %q", name, got, hdr, want)
+	}
+}
+
+// sameControl compares control numbers, numerically when both are digits
+// ("000000001" = "1").
+func sameControl(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if !allDigits(a) || !allDigits(b) {
+		return false
+	}
+	return strings.TrimLeft(a, "0") == strings.TrimLeft(b, "0")
+}

@@ -1,0 +1,734 @@
+package x12
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"legacybridge"
+)
+
+// Delimiters are the separators an interchange declares in its ISA. Each is
+// one character (a UTF-8 sequence of 1-4 bytes, or one byte that is not
+// UTF-8).
+type Delimiters struct {
+	Element    string `json:"element"`              // the character after "ISA"
+	Component  string `json:"component"`            // ISA16
+	Repetition string `json:"repetition,omitempty"` // ISA11 from 00402 on when not a letter/digit/space; "" = none
+	Segment    string `json:"segment"`              // the character after ISA16
+}
+
+// DefaultMaxSegment is the default of Tokenizer.MaxSegment.
+const DefaultMaxSegment = 64 << 20
+
+const ioBufferSize = 64 << 10
+
+// Tokenizer splits X12 input into segments, reading the delimiters from each
+// ISA. It is the layer under Decoder and usable on its own: it knows nothing
+// of envelopes and checks no counts.
+//
+// Line breaks (CR, LF) that are not delimiters are dropped everywhere except
+// inside BIN data, and whitespace between a segment terminator and the next
+// tag is skipped. A UTF-8 byte-order mark at the start of input is skipped;
+// offsets still count its bytes.
+//
+// Memory is bounded by the I/O buffer plus the largest segment.
+type Tokenizer struct {
+	// Name is the input's name, used in errors. Default "".
+	Name string
+	// MaxSegment is the longest segment accepted, in bytes (BIN data
+	// included). Default DefaultMaxSegment (64 MiB).
+	MaxSegment int
+	// Warn, if set, receives problems that do not stop or fail decoding
+	// (an alphanumeric ISA11 in a version that expects a repetition
+	// separator). Default: ignored.
+	Warn func(*ParseError)
+
+	br      *bufio.Reader
+	off     int64 // bytes consumed
+	line    int   // 1-based line of the next unread byte
+	num     int   // segments returned
+	started bool
+	err     error // sticky fatal error (or io.EOF)
+
+	have   bool
+	delims Delimiters
+	elem   string
+	comp   string
+	rep    string
+	term   string
+	class  [256]uint8 // first bytes of delimiters: clsElem|clsComp|clsRep
+	skip   [256]bool  // whitespace skipped between segments
+	dropCR bool       // CR is not a delimiter
+	dropLF bool
+
+	segLine int // line of the last segment returned
+
+	buf   []byte // segment spanning buffer refills
+	clean []byte // segment with line breaks removed
+	bin   []byte // BIN data
+
+	// scratch and slabs for building elements
+	cs        []string
+	repEnds   []int
+	elemEnds  []int
+	strSlab   []string
+	repSlab   [][]string
+	elemSlab  []legacybridge.Element
+	slabChunk int
+}
+
+const (
+	clsElem = 1 << iota
+	clsComp
+	clsRep
+)
+
+// NewTokenizer returns a Tokenizer reading from r through its own buffer.
+func NewTokenizer(r io.Reader) *Tokenizer {
+	t := &Tokenizer{}
+	t.reset(r)
+	return t
+}
+
+func (t *Tokenizer) reset(r io.Reader) {
+	t.br = bufio.NewReaderSize(r, ioBufferSize)
+	t.line = 1
+	for _, c := range []byte(" \t\r\n\v\f") {
+		t.skip[c] = true
+	}
+}
+
+// Delimiters returns the delimiters of the current interchange (zero before
+// the first ISA).
+func (t *Tokenizer) Delimiters() Delimiters { return t.delims }
+
+// Offset returns the number of input bytes consumed so far.
+func (t *Tokenizer) Offset() int64 { return t.off }
+
+// Line returns the 1-based line of the last segment returned.
+func (t *Tokenizer) Line() int { return t.segLine }
+
+// NextSegment returns the next segment, or io.EOF at the end of input.
+//
+// Errors are *ParseError. A non-fatal error (ErrBadSegment: a bad tag, an
+// empty segment, an unterminated last segment) may come with a usable
+// segment (Tag != ""); the next call continues after it. After a fatal error
+// (ParseError.Fatal) every call returns that error again.
+func (t *Tokenizer) NextSegment() (legacybridge.Segment, error) {
+	if t.err != nil {
+		return legacybridge.Segment{}, t.err
+	}
+	seg, err := t.next()
+	if err != nil {
+		var pe *ParseError
+		if err == io.EOF || !errors.As(err, &pe) || pe.fatal {
+			t.err = err
+		}
+	}
+	return seg, err
+}
+
+func (t *Tokenizer) errAt(off int64, line, num int, tag string, kind error, format string, args ...any) *ParseError {
+	return &ParseError{File: t.Name, Offset: off, Line: line, Segment: num, Tag: tag,
+		Err: &cause{kind: kind, msg: fmt.Sprintf(format, args...)}}
+}
+
+func (t *Tokenizer) fatalAt(off int64, line, num int, tag string, kind error, format string, args ...any) *ParseError {
+	e := t.errAt(off, line, num, tag, kind, format, args...)
+	e.fatal = true
+	return e
+}
+
+func (t *Tokenizer) ioErr(err error) *ParseError {
+	return &ParseError{File: t.Name, Offset: t.off, Line: t.line, Err: err, fatal: true}
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+func (t *Tokenizer) next() (legacybridge.Segment, error) {
+	if !t.started {
+		t.started = true
+		if b, _ := t.br.Peek(3); bytes.Equal(b, bom) {
+			t.br.Discard(3)
+			t.off = 3
+		}
+	}
+	if err := t.skipSpace(); err != nil {
+		return legacybridge.Segment{}, err
+	}
+	start, line := t.off, t.line
+	if b, _ := t.br.Peek(4); len(b) >= 3 && b[0] == 'I' && b[1] == 'S' && b[2] == 'A' && (len(b) == 3 || !isAlnum(b[3])) {
+		return t.readISA(start, line)
+	}
+	if !t.have {
+		b, _ := t.br.Peek(16)
+		return legacybridge.Segment{}, t.fatalAt(start, line, 0, "", ErrNoInterchange,
+			"input does not start with an ISA segment (found %q)", b)
+	}
+	raw, terminated, err := t.readRaw(start, line)
+	if err != nil {
+		return legacybridge.Segment{}, err
+	}
+	if len(raw) == 0 {
+		if !terminated {
+			return legacybridge.Segment{}, io.EOF
+		}
+		// A bare terminator: only a non-whitespace terminator gets here.
+		t.num++
+		return legacybridge.Segment{}, t.errAt(start, line, t.num, "", ErrBadSegment,
+			"empty segment (missing segment tag)")
+	}
+	t.num++
+	t.segLine = line
+	if len(raw) >= 3+len(t.elem) && raw[0] == 'B' && raw[1] == 'I' && raw[2] == 'N' && string(raw[3:3+len(t.elem)]) == t.elem {
+		return t.readBIN(raw, terminated, start, line)
+	}
+	if terminated && t.term == "\n" {
+		t.line++
+	}
+	seg, err := t.build(raw, start, line)
+	if err == nil && !terminated && t.term != "\n" && t.term != "\r" {
+		err = t.errAt(start, line, seg.Number, seg.Tag, ErrBadSegment,
+			"last segment has no segment terminator %q", t.term)
+	}
+	return seg, err
+}
+
+// skipSpace skips whitespace between segments; io.EOF at the end of input.
+func (t *Tokenizer) skipSpace() error {
+	for {
+		if t.br.Buffered() == 0 {
+			if _, err := t.br.Peek(1); err != nil {
+				if err == io.EOF {
+					return io.EOF
+				}
+				return t.ioErr(err)
+			}
+		}
+		b, _ := t.br.Peek(t.br.Buffered())
+		i := 0
+		for i < len(b) && t.skip[b[i]] {
+			if b[i] == '\n' {
+				t.line++
+			}
+			i++
+		}
+		t.br.Discard(i)
+		t.off += int64(i)
+		if i < len(b) {
+			return nil
+		}
+	}
+}
+
+// readRaw reads up to and including the next segment terminator and returns
+// the bytes before it. The slice is valid until the next read.
+func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
+	tb := t.term[0]
+	chunk, err := t.br.ReadSlice(tb)
+	if err == nil && len(t.term) == 1 {
+		t.off += int64(len(chunk))
+		return chunk[:len(chunk)-1], true, nil
+	}
+	max := t.maxSegment()
+	t.buf = t.buf[:0]
+	for {
+		t.buf = append(t.buf, chunk...)
+		t.off += int64(len(chunk))
+		switch err {
+		case nil:
+			if len(t.term) == 1 {
+				return t.buf[:len(t.buf)-1], true, nil
+			}
+			rest, _ := t.br.Peek(len(t.term) - 1)
+			if string(rest) == t.term[1:] {
+				t.br.Discard(len(rest))
+				t.off += int64(len(rest))
+				return t.buf[:len(t.buf)-1], true, nil
+			}
+		case bufio.ErrBufferFull:
+		case io.EOF:
+			return t.buf, false, nil
+		default:
+			return nil, false, t.ioErr(err)
+		}
+		if len(t.buf) > max {
+			return nil, false, t.fatalAt(start, line, t.num+1, "", ErrBadSegment,
+				"segment longer than %d bytes (no segment terminator %q found)", max, t.term)
+		}
+		chunk, err = t.br.ReadSlice(tb)
+	}
+}
+
+func (t *Tokenizer) maxSegment() int {
+	if t.MaxSegment > 0 {
+		return t.MaxSegment
+	}
+	return DefaultMaxSegment
+}
+
+// dropBreaks removes CR and LF that are not delimiters, counting lines.
+func (t *Tokenizer) dropBreaks(raw []byte) []byte {
+	hasLF := t.dropLF && bytes.IndexByte(raw, '\n') >= 0
+	hasCR := t.dropCR && bytes.IndexByte(raw, '\r') >= 0
+	if !hasLF && !hasCR {
+		return raw
+	}
+	c := t.clean[:0]
+	for _, b := range raw {
+		switch {
+		case b == '\n' && t.dropLF:
+			t.line++
+		case b == '\r' && t.dropCR:
+		default:
+			c = append(c, b)
+		}
+	}
+	t.clean = c
+	return c
+}
+
+// build splits one segment (without terminator) into tag and elements.
+func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segment, error) {
+	raw = t.dropBreaks(raw)
+	s := string(raw)
+	seg := legacybridge.Segment{Offset: start, Number: t.num}
+	i := strings.Index(s, t.elem)
+	if i < 0 {
+		seg.Tag = s
+	} else {
+		seg.Tag = s[:i]
+		seg.Elements = t.split(s[i+len(t.elem):])
+	}
+	if !validTag(seg.Tag) {
+		return seg, t.errAt(start, line, seg.Number, "", ErrBadSegment,
+			"segment tag %q is not 2-3 upper-case letters or digits", seg.Tag)
+	}
+	return seg, nil
+}
+
+func validTag(tag string) bool {
+	if len(tag) < 2 || len(tag) > 3 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// split cuts the data elements of a segment into elements, repetitions and
+// components. The strings share s; the slices come from slabs.
+func (t *Tokenizer) split(s string) []legacybridge.Element {
+	cs, reps, elems := t.cs[:0], t.repEnds[:0], t.elemEnds[:0]
+	from := 0
+	for j := 0; j < len(s); {
+		k := t.class[s[j]]
+		if k == 0 {
+			j++
+			continue
+		}
+		switch {
+		case k&clsElem != 0 && (len(t.elem) == 1 || strings.HasPrefix(s[j:], t.elem)):
+			cs = append(cs, s[from:j])
+			reps = append(reps, len(cs))
+			elems = append(elems, len(reps))
+			j += len(t.elem)
+		case k&clsRep != 0 && (len(t.rep) == 1 || strings.HasPrefix(s[j:], t.rep)):
+			cs = append(cs, s[from:j])
+			reps = append(reps, len(cs))
+			j += len(t.rep)
+		case k&clsComp != 0 && (len(t.comp) == 1 || strings.HasPrefix(s[j:], t.comp)):
+			cs = append(cs, s[from:j])
+			j += len(t.comp)
+		default:
+			j++
+			continue
+		}
+		from = j
+	}
+	cs = append(cs, s[from:])
+	reps = append(reps, len(cs))
+	elems = append(elems, len(reps))
+	t.cs, t.repEnds, t.elemEnds = cs, reps, elems
+
+	strs := t.allocStrings(len(cs))
+	copy(strs, cs)
+	clear(cs) // do not pin segment strings from the scratch
+	rs := t.allocReps(len(reps))
+	c0 := 0
+	for i, end := range reps {
+		rs[i] = strs[c0:end:end]
+		c0 = end
+	}
+	es := t.allocElems(len(elems))
+	r0 := 0
+	for i, end := range elems {
+		es[i] = legacybridge.Element(rs[r0:end:end])
+		r0 = end
+	}
+	return es
+}
+
+const slabSize = 512
+
+func (t *Tokenizer) allocStrings(n int) []string {
+	if n > len(t.strSlab) {
+		if n > slabSize/4 {
+			return make([]string, n)
+		}
+		t.strSlab = make([]string, slabSize)
+	}
+	s := t.strSlab[:n:n]
+	t.strSlab = t.strSlab[n:]
+	return s
+}
+
+func (t *Tokenizer) allocReps(n int) [][]string {
+	if n > len(t.repSlab) {
+		if n > slabSize/4 {
+			return make([][]string, n)
+		}
+		t.repSlab = make([][]string, slabSize)
+	}
+	s := t.repSlab[:n:n]
+	t.repSlab = t.repSlab[n:]
+	return s
+}
+
+func (t *Tokenizer) allocElems(n int) []legacybridge.Element {
+	if n > len(t.elemSlab) {
+		if n > slabSize/4 {
+			return make([]legacybridge.Element, n)
+		}
+		t.elemSlab = make([]legacybridge.Element, slabSize)
+	}
+	s := t.elemSlab[:n:n]
+	t.elemSlab = t.elemSlab[n:]
+	return s
+}
+
+// readBIN finishes a BIN segment: BIN01 is the length of BIN02, whose bytes
+// are taken raw (they may contain terminators and line breaks). raw is what
+// readRaw returned (up to the first terminator, which is consumed when
+// terminated).
+func (t *Tokenizer) readBIN(raw []byte, terminated bool, start int64, line int) (legacybridge.Segment, error) {
+	num := t.num
+	bad := func(format string, args ...any) (legacybridge.Segment, error) {
+		return legacybridge.Segment{}, t.fatalAt(start, line, num, "BIN", ErrBadBIN, format, args...)
+	}
+	rest := raw[3+len(t.elem):]
+	j := bytes.Index(rest, []byte(t.elem))
+	lenField := rest
+	if j >= 0 {
+		lenField = rest[:j]
+	}
+	digits := make([]byte, 0, len(lenField))
+	for _, b := range lenField {
+		if (b == '\n' && t.dropLF) || (b == '\r' && t.dropCR) {
+			continue
+		}
+		digits = append(digits, b)
+	}
+	if !allDigits(string(digits)) || len(digits) > 18 {
+		return bad("BIN01 %q is not a length (a number of bytes)", digits)
+	}
+	n64, _ := strconv.ParseInt(string(digits), 10, 64)
+	if n64 > int64(t.maxSegment()) {
+		return bad("BIN01 declares %d bytes, more than the %d-byte segment limit", n64, t.maxSegment())
+	}
+	n := int(n64)
+	lines := bytes.Count(lenField, []byte{'\n'})
+	seg := legacybridge.Segment{Tag: "BIN", Offset: start, Number: num}
+	if j < 0 {
+		if n != 0 {
+			return bad("BIN01 declares %d bytes but BIN02 is missing", n)
+		}
+		if terminated && t.term == "\n" {
+			lines++
+		}
+		t.line += lines
+		seg.Elements = []legacybridge.Element{{{string(digits)}}}
+		return seg, nil
+	}
+	data := append(t.bin[:0], rest[j+len(t.elem):]...)
+	switch {
+	case len(data) > n:
+		// Only droppable line breaks may stand between BIN02 and the terminator.
+		for _, b := range data[n:] {
+			if !(b == '\n' && t.dropLF || b == '\r' && t.dropCR) {
+				return bad("BIN02 is longer than the %d bytes BIN01 declares", n)
+			}
+		}
+		lines += bytes.Count(data, []byte{'\n'})
+		data = data[:n]
+		if t.term == "\n" {
+			lines++
+		}
+	case len(data) < n:
+		if !terminated {
+			return bad("input ends inside BIN02 after %d of %d bytes", len(data), n)
+		}
+		// The terminator readRaw stopped at is data; read the rest raw.
+		data = append(data, t.term...)
+		if len(data) > n {
+			return bad("BIN02 of %d bytes is not followed by the segment terminator %q", n, t.term)
+		}
+		for len(data) < n {
+			if _, err := t.br.Peek(1); err != nil {
+				if err == io.EOF {
+					return bad("input ends inside BIN02 after %d of %d bytes", len(data), n)
+				}
+				return legacybridge.Segment{}, t.ioErr(err)
+			}
+			b, _ := t.br.Peek(min(t.br.Buffered(), n-len(data)))
+			data = append(data, b...)
+			t.br.Discard(len(b))
+			t.off += int64(len(b))
+		}
+		end, _ := t.br.Peek(len(t.term))
+		if string(end) != t.term {
+			return bad("BIN02 of %d bytes is not followed by the segment terminator %q", n, t.term)
+		}
+		t.br.Discard(len(end))
+		t.off += int64(len(end))
+		lines += bytes.Count(data, []byte{'\n'})
+		if t.term == "\n" {
+			lines++
+		}
+	default:
+		if !terminated {
+			return bad("BIN02 of %d bytes is not followed by the segment terminator %q", n, t.term)
+		}
+		lines += bytes.Count(data, []byte{'\n'})
+		if t.term == "\n" {
+			lines++
+		}
+	}
+	t.bin = data
+	t.line += lines
+	seg.Elements = []legacybridge.Element{{{string(digits)}}, {{string(data)}}}
+	return seg, nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// readDelim reads one character: a UTF-8 sequence, or one byte that is not UTF-8.
+func (t *Tokenizer) readDelim() (string, error) {
+	b, err := t.br.Peek(1)
+	if err != nil {
+		return "", err
+	}
+	n := 1
+	if b[0] >= utf8.RuneSelf {
+		p, _ := t.br.Peek(utf8.UTFMax)
+		if r, size := utf8.DecodeRune(p); r != utf8.RuneError || size > 1 {
+			n = size
+		}
+	}
+	p, _ := t.br.Peek(n)
+	s := string(p)
+	t.br.Discard(n)
+	t.off += int64(n)
+	return s, nil
+}
+
+// isaMax bounds the bytes read looking for the 16 element separators of an
+// ISA (106 normally; line breaks and over-long ids add some).
+const isaMax = 512
+
+// readISA reads an interchange header and sets the delimiters from it.
+func (t *Tokenizer) readISA(start int64, line int) (legacybridge.Segment, error) {
+	t.num++
+	num := t.num
+	t.segLine = line
+	bad := func(format string, args ...any) (legacybridge.Segment, error) {
+		return legacybridge.Segment{}, t.fatalAt(start, line, num, "ISA", ErrBadISA, format, args...)
+	}
+	t.br.Discard(3)
+	t.off += 3
+	elem, err := t.readDelim()
+	if err != nil {
+		return bad("input ends after \"ISA\"")
+	}
+	if len(elem) == 1 && (isAlnum(elem[0]) || elem[0] == ' ' || elem[0] == '\r' || elem[0] == '\n') {
+		return bad("element separator %q (the character after \"ISA\") is a letter, digit, space or line break", elem)
+	}
+	fields := make([]string, 0, 16)
+	cur := t.buf[:0]
+	breakAt := int64(-1)
+	for len(fields) < 15 {
+		if t.off-start > isaMax {
+			return bad("no 16th element separator %q within %d bytes: ISA is not an interchange header", elem, isaMax)
+		}
+		c, err := t.br.ReadByte()
+		if err != nil {
+			return bad("input ends inside the ISA after %d elements", len(fields))
+		}
+		t.off++
+		switch {
+		case c == '\r' || c == '\n':
+			if breakAt < 0 {
+				breakAt = t.off - 1
+			}
+			if c == '\n' {
+				t.line++
+			}
+			continue
+		case c == elem[0]:
+			if len(elem) > 1 {
+				p, _ := t.br.Peek(len(elem) - 1)
+				if string(p) != elem[1:] {
+					break
+				}
+				t.br.Discard(len(p))
+				t.off += int64(len(p))
+			}
+			fields = append(fields, string(cur))
+			cur = cur[:0]
+			continue
+		}
+		cur = append(cur, c)
+	}
+	t.buf = cur
+	// ISA16, skipping line breaks that wrap the header.
+	var comp string
+	for {
+		comp, err = t.readDelim()
+		if err != nil {
+			return bad("input ends before ISA16 (component separator)")
+		}
+		if comp != "\r" && comp != "\n" {
+			break
+		}
+		if breakAt < 0 {
+			breakAt = t.off - 1
+		}
+		if comp == "\n" {
+			t.line++
+		}
+	}
+	term, err := t.readDelim()
+	if err != nil {
+		return bad("input ends after ISA16: no segment terminator")
+	}
+	if term == "\n" {
+		t.line++
+	}
+	if (term == "\n" || term == "\r") && breakAt >= 0 {
+		return bad("ISA shorter than 106 characters: the segment terminator is %q, so the line break at byte offset %d ends the ISA early", term, breakAt)
+	}
+	// The fields are fixed-width (X12.5); only the sender and receiver ids
+	// are tolerated with extra blank padding, as found in the wild.
+	widths := [15]int{2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1}
+	for i, f := range fields {
+		w, name := widths[i], fmt.Sprintf("ISA%02d", i+1)
+		switch i {
+		case 5, 7:
+			if len(f) < w || len(strings.TrimRight(f, " ")) > w {
+				return bad("%s %q must be %d characters (blank-padded): the ISA is not fixed-width", name, f, w)
+			}
+		case 10:
+			if utf8.RuneCountInString(f) != 1 {
+				return bad("%s %q must be 1 character", name, f)
+			}
+		default:
+			if len(f) != w {
+				return bad("%s %q must be %d characters: the ISA is not fixed-width", name, f, w)
+			}
+		}
+		switch i {
+		case 8, 9, 11, 12, 13:
+			if !allDigits(f) {
+				return bad("%s %q must be %d digits", name, f, w)
+			}
+		}
+	}
+	if !validDelim(comp) {
+		return bad("ISA16 component separator %q is a letter, digit or space", comp)
+	}
+	if !validDelim(term) && term != "\n" && term != "\r" {
+		return bad("segment terminator %q (after ISA16) is a letter, digit or space", term)
+	}
+	if comp == elem || term == elem || term == comp {
+		return bad("delimiters are not distinct: element %q, component %q, segment %q", elem, comp, term)
+	}
+	rep := ""
+	version, isa11 := fields[11], fields[10]
+	if version >= "00402" {
+		if validDelim(isa11) && isa11 != elem && isa11 != comp && isa11 != term {
+			rep = isa11
+		} else if t.Warn != nil {
+			t.Warn(t.errAt(start, line, num, "ISA", ErrBadISA,
+				"ISA11 %q cannot be the repetition separator of version %s: no repetition separator", isa11, version))
+		}
+	}
+	t.setDelims(Delimiters{Element: elem, Component: comp, Repetition: rep, Segment: term})
+
+	seg := legacybridge.Segment{Tag: "ISA", Offset: start, Number: num}
+	seg.Elements = make([]legacybridge.Element, 16)
+	for i, f := range fields {
+		seg.Elements[i] = legacybridge.Element{{f}}
+	}
+	seg.Elements[15] = legacybridge.Element{{comp}}
+	return seg, nil
+}
+
+func validDelim(s string) bool {
+	if s == "" {
+		return false
+	}
+	if len(s) == 1 {
+		c := s[0]
+		return !isAlnum(c) && c != ' ' && c != '\r' && c != '\n'
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tokenizer) setDelims(d Delimiters) {
+	t.have = true
+	t.delims = d
+	t.elem, t.comp, t.rep, t.term = d.Element, d.Component, d.Repetition, d.Segment
+	t.class = [256]uint8{}
+	t.class[t.elem[0]] |= clsElem
+	t.class[t.comp[0]] |= clsComp
+	if t.rep != "" {
+		t.class[t.rep[0]] |= clsRep
+	}
+	isDelim := func(c byte) bool {
+		for _, d := range []string{t.elem, t.comp, t.rep} {
+			if d == string(c) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []byte(" \t\r\n\v\f") {
+		t.skip[c] = !isDelim(c)
+	}
+	t.dropCR = !isDelim('\r') && t.term != "\r"
+	t.dropLF = !isDelim('\n') && t.term != "\n"
+}
