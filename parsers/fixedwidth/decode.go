@@ -323,6 +323,9 @@ func (d *Decoder) perr(t *text, col int, rt *recType, f string, err error) *Pars
 func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, error) {
 	s := d.s
 	t := &text{start: start, bytes: s.byteCols}
+	// An encoding fault is reported after dispatch, so the line still
+	// counts towards the trailer.
+	var encErr *ParseError
 	switch s.charset {
 	case "utf-8":
 		t.ascii = true
@@ -342,9 +345,8 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 					if !t.bytes {
 						col = utf8.RuneCount(raw[:bad]) + 1
 					}
-					pe := d.perr(nil, col, nil, "", fmt.Errorf("%w: byte 0x%02X is not UTF-8", ErrEncoding, raw[bad]))
-					pe.Offset = start + int64(bad)
-					return legacybridge.Record{}, pe
+					encErr = d.perr(nil, col, nil, "", fmt.Errorf("%w: byte 0x%02X is not UTF-8", ErrEncoding, raw[bad]))
+					encErr.Offset = start + int64(bad)
 				}
 				break
 			}
@@ -353,12 +355,12 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	case "ascii":
 		for i, c := range raw {
 			if c >= utf8.RuneSelf {
-				pe := d.perr(nil, i+1, nil, "", fmt.Errorf("%w: byte 0x%02X is not ASCII", ErrEncoding, c))
-				pe.Offset = start + int64(i)
-				return legacybridge.Record{}, pe
+				encErr = d.perr(nil, i+1, nil, "", fmt.Errorf("%w: byte 0x%02X is not ASCII", ErrEncoding, c))
+				encErr.Offset = start + int64(i)
+				break
 			}
 		}
-		t.s, t.ascii = string(raw), true
+		t.s, t.ascii = string(raw), encErr == nil
 	default:
 		t.single = true
 		var err error
@@ -380,7 +382,7 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	if s.codeStart > 0 {
 		a, b := t.at(s.codeStart), t.at(s.codeStart+s.codeLen)
 		code := t.s[a:b]
-		if t.bytes {
+		if t.bytes && encErr == nil {
 			if err := d.checkSplit(t, s.codeStart, s.codeStart+s.codeLen-1); err != nil {
 				return legacybridge.Record{}, err
 			}
@@ -399,11 +401,17 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 			}
 			if !ok {
 				s.count(d, nil)
+				if encErr != nil {
+					return legacybridge.Record{}, encErr
+				}
 				return legacybridge.Record{}, d.perr(t, s.codeStart, nil, "", fmt.Errorf("%w %q", ErrUnknownType, code))
 			}
 		}
 	}
 	s.count(d, rt)
+	if encErr != nil {
+		return legacybridge.Record{}, encErr
+	}
 	var want int64 = -1 // trailer count to check
 	var what string
 	if rt == s.trailer {
