@@ -1,0 +1,390 @@
+package mappings
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"legacybridge"
+)
+
+// value is an intermediate value and the index of the segment it was read
+// from (-1 when it did not come from a segment).
+type value struct {
+	v   any // nil = absent; string, json.Number, int64, time.Time, bool
+	seg int
+}
+
+type evalCtx struct {
+	m   *Mapping
+	rec *legacybridge.Record
+	doc *doc
+}
+
+func (c *evalCtx) isGroup(tag string) bool {
+	if tag == "HL" {
+		return true
+	}
+	_, ok := c.m.groups[tag]
+	return ok
+}
+
+// operand evaluates a source.
+func (c *evalCtx) operand(s scope, src source, _ int) (value, error) {
+	switch src := src.(type) {
+	case literal:
+		return value{src.v, -1}, nil
+	case *path:
+		return c.readPath(s, src), nil
+	case *concat:
+		var b strings.Builder
+		seg := -1
+		for _, p := range src.parts {
+			v, err := c.operand(s, p, -1)
+			if err != nil {
+				return value{nil, -1}, err
+			}
+			if v.v == nil {
+				return value{nil, v.seg}, nil
+			}
+			if seg < 0 {
+				seg = v.seg
+			}
+			b.WriteString(toText(v.v))
+		}
+		return value{b.String(), seg}, nil
+	}
+	return value{nil, -1}, fmt.Errorf("unknown source %T", src)
+}
+
+func (c *evalCtx) readPath(s scope, p *path) value {
+	absent := value{nil, -1}
+	switch p.kind {
+	case pathFields:
+		return present(c.rec.Fields[p.name], -1)
+	case pathEnvelope:
+		return present(c.rec.Envelope[p.name], -1)
+	case pathRecord:
+		pos := c.rec.Pos
+		switch p.name {
+		case "format":
+			return present(c.rec.Format, -1)
+		case "type":
+			return present(c.rec.Type, -1)
+		case "file":
+			return present(pos.File, -1)
+		case "index":
+			return present(int64(pos.Index), -1)
+		case "offset":
+			return present(pos.Offset, -1)
+		case "line":
+			return present(int64(pos.Line), -1)
+		case "segment":
+			return present(int64(pos.Segment), -1)
+		}
+		return absent
+	}
+	if c.doc == nil || s.n == nil {
+		return absent
+	}
+	cur := s
+	for i, st := range p.steps {
+		if i == len(p.steps)-1 && !c.isGroup(st.tag) {
+			// REF[REF01=BM]/REF02: a segment selector, then its element.
+			idx := c.doc.findSegment(cur, st.tag, st.cond)
+			if idx < 0 {
+				return absent
+			}
+			return present(elementValue(c.doc.segs[idx], p.elem), idx)
+		}
+		ss := c.doc.selectAll(cur, st, true, 1)
+		if len(ss) == 0 {
+			return absent
+		}
+		cur = ss[0]
+	}
+	idx := c.doc.findSegment(cur, p.elem.tag, cond{})
+	if idx < 0 {
+		return absent
+	}
+	return present(elementValue(c.doc.segs[idx], p.elem), idx)
+}
+
+// present makes empty text absent.
+func present(v any, seg int) value {
+	if s, ok := v.(string); ok && s == "" {
+		return value{nil, seg}
+	}
+	return value{v, seg}
+}
+
+func (c *evalCtx) eval(s scope, e *expr) (value, error) {
+	v, err := c.operand(s, e.src, -1)
+	if err != nil {
+		return v, err
+	}
+	for i := range e.xs {
+		v, err = e.xs[i].apply(c, s, v)
+		if err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// datetime combines the date in v with the time read by arg (if any) in
+// the mapping's time zone. When arg is a bare element of the segment v came
+// from (DTM02 | datetime(DTM03)) it is read from that same segment.
+func (c *evalCtx) datetime(s scope, v value, arg source) (time.Time, error) {
+	if arg == nil {
+		switch t := v.v.(type) {
+		case time.Time:
+			return t, nil
+		case string:
+			if ts, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(t)); err == nil {
+				return ts, nil
+			}
+		}
+	}
+	d, err := toDate(v.v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var tv value
+	if p, ok := arg.(*path); ok && p.kind == pathSegment && len(p.steps) == 0 && v.seg >= 0 && c.doc.segs[v.seg].Tag == p.elem.tag {
+		tv = present(elementValue(c.doc.segs[v.seg], p.elem), v.seg)
+	} else if arg != nil {
+		if tv, err = c.operand(s, arg, -1); err != nil {
+			return time.Time{}, err
+		}
+	}
+	var clock time.Duration
+	if tv.v != nil {
+		if clock, err = toClock(tv.v); err != nil {
+			return time.Time{}, err
+		}
+	}
+	y, mo, day := d.Date()
+	return time.Date(y, mo, day, 0, 0, 0, int(clock), c.m.loc), nil
+}
+
+// finalize turns an intermediate scalar into a JSON value.
+func finalize(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10))
+	case int:
+		return json.Number(strconv.Itoa(v))
+	case float64:
+		return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
+	case json.Number, string, bool, nil:
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+// fpath is an output field path, rendered only for errors.
+type fpath struct {
+	parent *fpath
+	key    string
+	idx    int // >= 0 for an array element
+}
+
+func (p *fpath) child(key string) *fpath { return &fpath{parent: p, key: key, idx: -1} }
+func (p *fpath) elem(i int) *fpath       { return &fpath{parent: p, idx: i} }
+
+func (p *fpath) String() string {
+	if p == nil {
+		return ""
+	}
+	s := p.parent.String()
+	if p.idx >= 0 {
+		return s + "[" + strconv.Itoa(p.idx) + "]"
+	}
+	if s == "" {
+		return p.key
+	}
+	return s + "." + p.key
+}
+
+// A field produces one output value; nil means absent (the key is left out).
+type field interface {
+	eval(c *evalCtx, s scope, at *fpath) (any, error)
+}
+
+type exprField struct{ e *expr }
+
+type constField struct{ v any }
+
+type objField struct {
+	keys []string
+	vals []field
+}
+
+type listField struct{ items []field }
+
+// eachField makes an array: one element per group or segment the selector
+// finds; elements that come out absent are left out, and an array with no
+// elements is absent.
+type eachField struct {
+	sel  []step
+	when *expr     // when: keep only scopes where this is present
+	obj  *objField // fields:
+	val  *expr     // value:
+}
+
+// withField makes an object in the scope of the first group or segment the
+// selector finds; absent when there is none.
+type withField struct {
+	sel  []step
+	when *expr // when: the first scope where this is present
+	obj  *objField
+}
+
+func (f *exprField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+	v, err := c.eval(s, f.e)
+	if err != nil {
+		return nil, c.fail(at.String(), v.seg, err)
+	}
+	return finalize(v.v), nil
+}
+
+func (f *constField) eval(*evalCtx, scope, *fpath) (any, error) { return f.v, nil }
+
+func (f *objField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+	out := make(map[string]any, len(f.keys))
+	for i, k := range f.keys {
+		v, err := f.vals[i].eval(c, s, at.child(k))
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (f *listField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+	var out []any
+	for i, it := range f.items {
+		v, err := it.eval(c, s, at.elem(i))
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// selectScopes resolves a selector: every step but the last takes its first
+// match; the last takes all (limit 0) or the first (limit 1).
+func (c *evalCtx) selectScopes(s scope, sel []step, limit int) []scope {
+	if c.doc == nil || s.n == nil {
+		return nil
+	}
+	cur := s
+	for _, st := range sel[:len(sel)-1] {
+		ss := c.doc.selectAll(cur, st, true, 1)
+		if len(ss) == 0 {
+			return nil
+		}
+		cur = ss[0]
+	}
+	last := sel[len(sel)-1]
+	return c.doc.selectAll(cur, last, c.isGroup(last.tag), limit)
+}
+
+func (f *eachField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+	scopes := c.selectScopes(s, f.sel, 0)
+	out := make([]any, 0, len(scopes))
+	for _, sc := range scopes {
+		el := at.elem(len(out))
+		if f.when != nil {
+			ok, err := c.holds(sc, f.when, el)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		var v any
+		var err error
+		if f.obj != nil {
+			v, err = f.obj.eval(c, sc, el)
+		} else {
+			var ev value
+			ev, err = c.eval(sc, f.val)
+			if err != nil {
+				return nil, c.fail(el.String(), ev.seg, err)
+			}
+			v = finalize(ev.v)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil // no elements: the key is left out
+	}
+	return out, nil
+}
+
+func (f *withField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+	if f.when == nil {
+		scopes := c.selectScopes(s, f.sel, 1)
+		if len(scopes) == 0 {
+			return nil, nil
+		}
+		return f.obj.eval(c, scopes[0], at)
+	}
+	for _, sc := range c.selectScopes(s, f.sel, 0) {
+		ok, err := c.holds(sc, f.when, at)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return f.obj.eval(c, sc, at)
+		}
+	}
+	return nil, nil
+}
+
+// holds evaluates a when: expression: true when it yields a value.
+func (c *evalCtx) holds(s scope, e *expr, at *fpath) (bool, error) {
+	v, err := c.eval(s, e)
+	if err != nil {
+		return false, c.fail(at.String(), v.seg, fmt.Errorf("when: %w", err))
+	}
+	return v.v != nil, nil
+}
+
+// fail wraps err as an *Error at output field fieldPath and segment index seg.
+func (c *evalCtx) fail(fieldPath string, seg int, err error) error {
+	e := &Error{Mapping: c.m.name, Pos: c.rec.Pos, Field: fieldPath, Err: err}
+	if seg >= 0 && seg < len(c.rec.Segments) {
+		sg := c.rec.Segments[seg]
+		e.Tag = sg.Tag
+		e.Segment = sg.Number
+		if e.Segment == 0 && c.rec.Pos.Segment > 0 {
+			e.Segment = c.rec.Pos.Segment + seg
+		}
+	}
+	return e
+}

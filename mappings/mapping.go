@@ -1,0 +1,664 @@
+package mappings
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"legacybridge"
+)
+
+// Mapping turns records of one format and type into events of one canonical
+// type. Build it with Load (or Parse); it is safe for concurrent use.
+type Mapping struct {
+	name      string
+	file      string
+	format    string
+	types     map[string]bool
+	eventType string
+	et        *EventType
+	subject   *expr
+	time      *expr
+	loc       *time.Location
+	groups    map[string]map[string]bool
+	lookups   map[string]map[string]string
+	data      *objField
+	problems  []error
+}
+
+var (
+	_ legacybridge.Mapper  = (*Mapping)(nil)
+	_ legacybridge.Skipper = (*Mapping)(nil)
+	_ legacybridge.Placer  = (*Error)(nil)
+)
+
+// spec is the YAML mapping file. Unknown keys are errors.
+type spec struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Match       struct {
+		Format string     `yaml:"format"`
+		Type   stringList `yaml:"type"`
+	} `yaml:"match"`
+	Event struct {
+		Type    string `yaml:"type"`
+		Subject string `yaml:"subject"`
+		Time    string `yaml:"time"`
+	} `yaml:"event"`
+	Timezone string `yaml:"timezone"`
+	Groups   map[string]struct {
+		Until []string `yaml:"until"`
+	} `yaml:"groups"`
+	Lookups map[string]map[string]string `yaml:"lookups"`
+	Data    yaml.Node                    `yaml:"data"`
+}
+
+// stringList is a YAML scalar or sequence of scalars.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = []string{n.Value}
+		return nil
+	}
+	var s []string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*l = s
+	return nil
+}
+
+// Loader loads mapping files against a registry of event types.
+type Loader struct {
+	// Registry resolves event types to schemas.
+	// Default: the canonical types embedded in this package (Canonical).
+	Registry *Registry
+}
+
+// Load reads, checks and compiles one mapping file with the canonical
+// registry. If the file has problems, the error lists every one of them
+// (it is a *Problems).
+func Load(path string) (*Mapping, error) { return Loader{}.Load(path) }
+
+// Load reads, checks and compiles one mapping file.
+func (l Loader) Load(path string) (*Mapping, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	reg := l.Registry
+	if reg == nil {
+		if reg, err = Canonical(); err != nil {
+			return nil, err
+		}
+	}
+	m, err := Parse(path, src, reg)
+	if err != nil {
+		return nil, err
+	}
+	if ps := m.Validate(); len(ps) > 0 {
+		return nil, &Problems{File: path, Errs: ps}
+	}
+	return m, nil
+}
+
+// Problems lists everything wrong with a mapping file.
+type Problems struct {
+	File string
+	Errs []error
+}
+
+func (p *Problems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mappings: %s: %d problem(s):", p.File, len(p.Errs))
+	for _, e := range p.Errs {
+		b.WriteString("\n\t")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (p *Problems) Unwrap() []error { return p.Errs }
+
+// Parse decodes a mapping file's bytes (name is used in messages). It fails
+// only when the YAML cannot be decoded (syntax, unknown keys); every other
+// problem is kept for Validate, and Map refuses to run while there are any.
+func Parse(name string, src []byte, reg *Registry) (*Mapping, error) {
+	var sp spec
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&sp); err != nil {
+		return nil, fmt.Errorf("mappings: %s: %w", name, err)
+	}
+	m := &Mapping{name: sp.Name, file: name, format: sp.Match.Format, eventType: sp.Event.Type, loc: time.UTC}
+	if m.name == "" {
+		m.name = name
+	}
+	m.compile(&sp, reg)
+	return m, nil
+}
+
+func (m *Mapping) problem(format string, args ...any) {
+	m.problems = append(m.problems, fmt.Errorf("%s: "+format, append([]any{m.file}, args...)...))
+}
+
+func (m *Mapping) problemAt(n *yaml.Node, where, format string, args ...any) {
+	line := ""
+	if n != nil && n.Line > 0 {
+		line = fmt.Sprintf(":%d", n.Line)
+	}
+	m.problems = append(m.problems, fmt.Errorf("%s%s: %s: "+format, append([]any{m.file, line, where}, args...)...))
+}
+
+func (m *Mapping) segmentFormat() bool { return m.format == "x12" || m.format == "edifact" }
+
+func (m *Mapping) compile(sp *spec, reg *Registry) {
+	if sp.Name == "" {
+		m.problem("name: missing")
+	}
+	switch m.format {
+	case "x12", "edifact", "fixedwidth", "csv":
+	case "":
+		m.problem("match.format: missing (x12, edifact, fixedwidth or csv)")
+	default:
+		m.problem("match.format: unknown format %q (x12, edifact, fixedwidth or csv)", m.format)
+	}
+	if len(sp.Match.Type) == 0 {
+		m.problem("match.type: missing (a transaction set such as \"856\", or a record type such as detail)")
+	}
+	m.types = map[string]bool{}
+	for _, t := range sp.Match.Type {
+		if t == "" {
+			m.problem("match.type: empty type")
+		}
+		m.types[t] = true
+	}
+	if sp.Timezone != "" {
+		loc, err := time.LoadLocation(sp.Timezone)
+		if err != nil {
+			m.problem("timezone: %v", err)
+		} else {
+			m.loc = loc
+		}
+	}
+	switch {
+	case sp.Event.Type == "":
+		m.problem("event.type: missing")
+	case reg == nil:
+		m.problem("event.type: no registry of event types")
+	default:
+		et, ok := reg.Lookup(sp.Event.Type)
+		if !ok {
+			m.problem("event.type: no schema for event type %q (known: %s)", sp.Event.Type, strings.Join(reg.Types(), ", "))
+		}
+		m.et = et
+	}
+	m.lookups = sp.Lookups
+	if m.lookups == nil {
+		m.lookups = map[string]map[string]string{}
+	}
+	m.groups = map[string]map[string]bool{}
+	for _, tag := range sortedKeys(sp.Groups) {
+		if !m.segmentFormat() {
+			m.problem("groups: %s: %s records have no segments", tag, m.format)
+		}
+		if !tagRe.MatchString(tag) || tag == "HL" || tag == "SE" {
+			m.problem("groups: %q is not a segment tag that can start a group", tag)
+		}
+		until := map[string]bool{}
+		for _, u := range sp.Groups[tag].Until {
+			if !tagRe.MatchString(u) {
+				m.problem("groups: %s: until: %q is not a segment tag", tag, u)
+			}
+			until[u] = true
+		}
+		m.groups[tag] = until
+	}
+	if sp.Event.Subject == "" {
+		m.problem("event.subject: missing (the business key, also the Kafka key)")
+	} else {
+		m.subject = m.compileExpr(nil, "event.subject", sp.Event.Subject)
+	}
+	if sp.Event.Time != "" {
+		m.time = m.compileExpr(nil, "event.time", sp.Event.Time)
+	}
+	switch {
+	case sp.Data.Kind == 0:
+		m.problem("data: missing")
+	default:
+		n := resolve(&sp.Data)
+		if n.Kind != yaml.MappingNode {
+			m.problemAt(n, "data", "want a mapping of output fields")
+			break
+		}
+		m.data = m.compileObject(n, "data")
+	}
+}
+
+func sortedKeys[V any](mp map[string]V) []string {
+	out := make([]string, 0, len(mp))
+	for k := range mp {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return resolve(n.Content[0])
+	}
+	return n
+}
+
+// compileExpr parses an expression and checks its paths against the format.
+func (m *Mapping) compileExpr(n *yaml.Node, where, text string) *expr {
+	e, err := parseExpr(strings.TrimSpace(text), m.lookups)
+	if err != nil {
+		m.problemAt(n, where, "%s: %v", jsonString(text), err)
+		return nil
+	}
+	for _, p := range e.paths() {
+		m.checkPath(n, where, p)
+	}
+	return e
+}
+
+func (m *Mapping) checkPath(n *yaml.Node, where string, p *path) {
+	switch p.kind {
+	case pathFields:
+		if m.segmentFormat() {
+			m.problemAt(n, where, "%s: %s records have segments, not fields", p.text, m.format)
+		}
+		return
+	case pathEnvelope, pathRecord:
+		return
+	}
+	if !m.segmentFormat() && m.format != "" {
+		m.problemAt(n, where, "%s: %s records have fields, not segments (use fields.NAME)", p.text, m.format)
+		return
+	}
+	m.checkSteps(n, where, p.text, p.steps, true, p.elem.tag)
+}
+
+// checkSteps: every step but the last must name a group; with elem, a last
+// step that is a plain segment must be of the element's tag.
+func (m *Mapping) checkSteps(n *yaml.Node, where, text string, steps []step, hasElem bool, elemTag string) {
+	for i, st := range steps {
+		if st.tag == "HL" || m.groups[st.tag] != nil {
+			continue
+		}
+		if i < len(steps)-1 {
+			m.problemAt(n, where, "%s: %s is not a group: declare it under groups:, or select it only in the last step", text, st.tag)
+			continue
+		}
+		if hasElem && st.tag != elemTag {
+			m.problemAt(n, where, "%s: %s is a segment, not a group (declare it under groups:), so the element must be one of %s's", text, st.tag, st.tag)
+		}
+	}
+}
+
+// reserved keys make a mapping node a construct rather than a nested object.
+var constructKeys = map[string][]string{
+	"each":  {"each", "when", "fields", "value"},
+	"with":  {"with", "when", "fields"},
+	"const": {"const"},
+	"value": {"value"},
+}
+
+func (m *Mapping) compileField(n *yaml.Node, where string) field {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str":
+			if e := m.compileExpr(n, where, n.Value); e != nil {
+				return &exprField{e}
+			}
+			return nil
+		case "!!int", "!!float":
+			return &constField{json.Number(n.Value)}
+		case "!!bool":
+			return &constField{n.Value == "true"}
+		}
+		m.problemAt(n, where, "want an expression, got %s", n.Tag)
+		return nil
+	case yaml.SequenceNode:
+		lf := &listField{}
+		for i, it := range n.Content {
+			if f := m.compileField(it, fmt.Sprintf("%s[%d]", where, i)); f != nil {
+				lf.items = append(lf.items, f)
+			}
+		}
+		return lf
+	case yaml.MappingNode:
+		keys := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			keys[n.Content[i].Value] = n.Content[i+1]
+		}
+		for _, kind := range []string{"each", "with", "const", "value"} {
+			if _, ok := keys[kind]; ok {
+				return m.compileConstruct(n, where, kind, keys)
+			}
+		}
+		return m.compileObject(n, where)
+	}
+	m.problemAt(n, where, "want an expression, a list or a mapping")
+	return nil
+}
+
+func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[string]*yaml.Node) field {
+	allowed := constructKeys[kind]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			m.problemAt(n.Content[i], where, "unknown key %q in a %s: construct (allowed: %s)", k, kind, strings.Join(allowed, ", "))
+		}
+	}
+	scalar := func(key string) (string, *yaml.Node, bool) {
+		v := resolve(keys[key])
+		if v.Kind != yaml.ScalarNode {
+			m.problemAt(v, where, "%s: want a scalar", key)
+			return "", v, false
+		}
+		return v.Value, v, true
+	}
+	switch kind {
+	case "const":
+		v := resolve(keys["const"])
+		if v.Kind != yaml.ScalarNode {
+			m.problemAt(v, where, "const: want a scalar")
+			return nil
+		}
+		switch v.Tag {
+		case "!!int", "!!float":
+			return &constField{json.Number(v.Value)}
+		case "!!bool":
+			return &constField{v.Value == "true"}
+		case "!!null":
+			m.problemAt(v, where, "const: null is not a value (leave the field out)")
+			return nil
+		}
+		return &constField{v.Value}
+	case "value":
+		text, vn, ok := scalar("value")
+		if !ok {
+			return nil
+		}
+		if e := m.compileExpr(vn, where, text); e != nil {
+			return &exprField{e}
+		}
+		return nil
+	}
+	text, sn, ok := scalar(kind)
+	if !ok {
+		return nil
+	}
+	if !m.segmentFormat() {
+		m.problemAt(sn, where, "%s: %s records have no segments to iterate", kind, m.format)
+		return nil
+	}
+	sel, err := parseSelector(text)
+	if err != nil {
+		m.problemAt(sn, where, "%s: %v", kind, err)
+		return nil
+	}
+	m.checkSteps(sn, where, text, sel, false, "")
+	var when *expr
+	if wn, ok := keys["when"]; ok {
+		w := resolve(wn)
+		if w.Kind != yaml.ScalarNode {
+			m.problemAt(w, where, "when: want an expression")
+		} else {
+			when = m.compileExpr(w, where+".when", w.Value)
+		}
+	}
+	fn, hasFields := keys["fields"]
+	vn, hasValue := keys["value"]
+	var obj *objField
+	if hasFields {
+		f := resolve(fn)
+		if f.Kind != yaml.MappingNode {
+			m.problemAt(f, where, "fields: want a mapping of output fields")
+		} else {
+			obj = m.compileObject(f, where)
+		}
+	}
+	if kind == "with" {
+		if !hasFields {
+			m.problemAt(n, where, "with: needs fields:")
+			return nil
+		}
+		return &withField{sel: sel, when: when, obj: obj}
+	}
+	switch {
+	case hasFields && hasValue:
+		m.problemAt(n, where, "each: takes fields: or value:, not both")
+		return nil
+	case hasValue:
+		v := resolve(vn)
+		if v.Kind != yaml.ScalarNode {
+			m.problemAt(v, where, "value: want an expression")
+			return nil
+		}
+		e := m.compileExpr(v, where, v.Value)
+		if e == nil {
+			return nil
+		}
+		return &eachField{sel: sel, when: when, val: e}
+	case hasFields:
+		if obj == nil {
+			return nil
+		}
+		return &eachField{sel: sel, when: when, obj: obj}
+	}
+	m.problemAt(n, where, "each: needs fields: or value:")
+	return nil
+}
+
+// compileObject compiles a mapping of output names to fields. "<<" merges
+// the keys of an anchored mapping (YAML merge key), without overriding.
+func (m *Mapping) compileObject(n *yaml.Node, where string) *objField {
+	o := &objField{}
+	seen := map[string]bool{}
+	var add func(n *yaml.Node, merged bool)
+	add = func(n *yaml.Node, merged bool) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kn, vn := n.Content[i], n.Content[i+1]
+			k := kn.Value
+			if k == "<<" && kn.Tag == "!!merge" {
+				src := resolve(vn)
+				if src.Kind == yaml.MappingNode {
+					defer add(src, true)
+				} else {
+					m.problemAt(kn, where, "<<: want an alias of a mapping")
+				}
+				continue
+			}
+			if seen[k] {
+				if !merged {
+					m.problemAt(kn, where, "key %q given twice", k)
+				}
+				continue
+			}
+			seen[k] = true
+			sub := where + "." + k
+			if f := m.compileField(vn, sub); f != nil {
+				o.keys = append(o.keys, k)
+				o.vals = append(o.vals, f)
+			}
+		}
+	}
+	add(n, false)
+	return o
+}
+
+// Validate lists every problem found in the mapping file: unknown
+// transforms and lookup tables, bad paths and selectors, an event type
+// without a schema, paths that do not fit the record format, ...
+func (m *Mapping) Validate() []error { return append([]error(nil), m.problems...) }
+
+// Name is the mapping's name.
+func (m *Mapping) Name() string { return m.name }
+
+// EventType is the CloudEvents type the mapping produces.
+func (m *Mapping) EventType() string { return m.eventType }
+
+// Applies reports whether the mapping is for rec's format and type; other
+// records (a fixed-width header or trailer, another transaction set) are
+// skipped.
+func (m *Mapping) Applies(rec legacybridge.Record) bool {
+	return rec.Format == m.format && m.types[rec.Type]
+}
+
+// Map turns one record into one event, or none when the mapping does not
+// apply to it. The event's data is validated against its type's schema.
+// Failures are *Error and say where (record position, segment, output
+// field, schema keyword).
+func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
+	if len(m.problems) > 0 {
+		return nil, fmt.Errorf("mappings: %s: mapping has %d problem(s), first: %w", m.name, len(m.problems), m.problems[0])
+	}
+	if !m.Applies(rec) {
+		return nil, nil
+	}
+	c := &evalCtx{m: m, rec: &rec}
+	root := scope{}
+	if len(rec.Segments) > 0 {
+		d, err := buildDoc(rec.Segments, m.groups)
+		if err != nil {
+			var se *structError
+			if errors.As(err, &se) {
+				return nil, c.fail("", se.seg, se.err)
+			}
+			return nil, c.fail("", -1, err)
+		}
+		c.doc = d
+		root = scope{n: d.root}
+	}
+	subj, err := c.eval(root, m.subject)
+	if err != nil {
+		return nil, c.fail("subject", subj.seg, err)
+	}
+	if subj.v == nil {
+		return nil, c.fail("subject", subj.seg, fmt.Errorf("%s: %w", m.subject.text, ErrRequired))
+	}
+	ev := legacybridge.Event{Type: m.eventType, Subject: toText(subj.v), DataSchema: m.et.SchemaURI}
+	if m.time != nil {
+		tv, err := c.eval(root, m.time)
+		if err != nil {
+			return nil, c.fail("time", tv.seg, err)
+		}
+		if ev.Time, err = asTime(tv.v, m.loc); err != nil {
+			return nil, c.fail("time", tv.seg, err)
+		}
+	}
+	data, err := m.data.eval(c, root, nil)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	if err := m.et.Validate(data); err != nil {
+		e := c.fail("", -1, err)
+		var se *SchemaError
+		if errors.As(err, &se) {
+			e.(*Error).Field, e.(*Error).Keyword = se.Field, se.Keyword
+		}
+		return nil, e
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
+		return nil, c.fail("", -1, err)
+	}
+	ev.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return []legacybridge.Event{ev}, nil
+}
+
+// asTime reads an event time: a time from datetime, or RFC 3339 text, or a
+// date (midnight in loc).
+func asTime(v any, loc *time.Location) (time.Time, error) {
+	switch v := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		return v, nil
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t, nil
+		}
+		d, err := toDate(v)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("event time %s is neither RFC 3339 nor a date", jsonString(v))
+		}
+		y, mo, day := d.Date()
+		return time.Date(y, mo, day, 0, 0, 0, 0, loc), nil
+	}
+	return time.Time{}, fmt.Errorf("event time is %s, not a time", describe(v))
+}
+
+// Error is a record that could not be mapped: a value that failed a
+// transform, a required value that is absent, a broken HL hierarchy, or
+// event data that does not match its schema. Place returns the record's
+// position; Segment and Tag say which segment of it, when known.
+type Error struct {
+	Mapping string
+	Pos     legacybridge.Position // the record's position
+	Segment int                   // 1-based segment number in the file, 0 if unknown
+	Tag     string                // that segment's tag
+	Field   string                // output field: orders[0].items[1].quantity, subject, time
+	Keyword string                // the failing JSON Schema keyword, for schema failures
+	Err     error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("mappings: ")
+	b.WriteString(e.Mapping)
+	b.WriteString(": ")
+	b.WriteString(e.Pos.String())
+	if e.Tag != "" {
+		if e.Segment > 0 {
+			fmt.Fprintf(&b, ": segment %d (%s)", e.Segment, e.Tag)
+		} else {
+			fmt.Fprintf(&b, ": segment %s", e.Tag)
+		}
+	}
+	var se *SchemaError
+	if errors.As(e.Err, &se) {
+		// The schema error names the field and keyword itself.
+		b.WriteString(": ")
+		b.WriteString(se.Error())
+		return b.String()
+	}
+	if e.Field != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Place returns the position of the record that failed.
+func (e *Error) Place() legacybridge.Position { return e.Pos }
