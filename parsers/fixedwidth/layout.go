@@ -111,7 +111,9 @@ type Field struct {
 	// Format, for dates (required): YYYY, YY, MM, DD, HH, MI (or MM right
 	// after HH), SS and JJJ (day of year), with - / . : space and T as
 	// literals; e.g. YYYYMMDD, YYMMDD, MMDDYYYY, YYYYMMDDHHMMSS, HHMMSS.
-	// Two-digit years 69-99 are 19xx, 00-68 are 20xx.
+	// Two-digit years 69-99 are 19xx, 00-68 are 20xx. Dates are read in
+	// Layout.Location (a local time skipped by daylight saving is an
+	// error); a format without a year is a time of day on 0000-01-01 UTC.
 	Format string `yaml:"format,omitempty"`
 
 	// Sign, for integers and decimals: "leading" (default: optional + or -
@@ -537,6 +539,9 @@ func compileField(f *Field, loc *time.Location, bad func(string, ...any)) *field
 			fail("format %q is %d characters, the field is %d", f.Format, n, cf.end-cf.start+1)
 		} else {
 			cf.goLayout = gl
+			if !strings.Contains(f.Format, "YY") {
+				cf.loc = time.UTC // a time of day has no zone (and year 0 has odd offsets)
+			}
 		}
 	} else if f.Format != "" {
 		fail("format is only for dates")

@@ -64,6 +64,11 @@ func (f *field) convert(v string) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %q is not a valid date (%s)", ErrValue, v, f.format)
 		}
+		if f.loc != time.UTC && t.Format(f.goLayout) != v {
+			// A local time skipped by a daylight-saving change: time.Date
+			// would silently move it by an hour.
+			return nil, fmt.Errorf("%w: %q (%s) does not exist in %s", ErrValue, v, f.format, f.loc)
+		}
 		return t, nil
 	}
 	return v, nil
