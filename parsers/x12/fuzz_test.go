@@ -1,0 +1,115 @@
+package x12
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecoder feeds arbitrary input to the Decoder: it must never panic,
+// must reach io.EOF, and every offset it reports must lie inside the input.
+func FuzzDecoder(f *testing.F) {
+	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*^*00501*000000001*0*P*:~GS*PO*S*R*20240115*1200*1*X*005010~ST*850*0001~BIN*3*a~b~SE*3*0001~GE*1*1~IEA*1*000000001~"))
+	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*U*00401*000000001*0*P*>\nST*850*1\nSE*2*1\n"))
+	dir := os.Getenv("LEGACYBRIDGE_SHARED")
+	if dir == "" {
+		dir = findShared()
+	}
+	if dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "cases", "parsers", "inputs", "*_x12_*.edi"))
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		size := int64(len(data))
+		d := NewDecoderName(bytes.NewReader(data), "fuzz")
+		for i := 0; ; i++ {
+			if i > len(data)+10 {
+				t.Fatal("decoder does not reach io.EOF")
+			}
+			tx, err := d.Decode()
+			if err == io.EOF {
+				if tx != nil {
+					t.Fatal("transaction with io.EOF")
+				}
+				break
+			}
+			if tx != nil {
+				if tx.Pos.Offset < 0 || tx.Pos.Offset >= size {
+					t.Fatalf("transaction offset %d outside input of %d bytes", tx.Pos.Offset, size)
+				}
+				if len(tx.Segments) == 0 || tx.Segments[0].Tag != "ST" {
+					t.Fatalf("transaction does not start with ST: %v", tx.Segments)
+				}
+				for _, s := range tx.Segments {
+					if !tagAt(data, s.Offset, s.Tag) {
+						t.Fatalf("segment %d (%q) offset %d does not point at its tag", s.Number, s.Tag, s.Offset)
+					}
+				}
+			}
+			if err != nil {
+				var list ErrorList
+				var pe *ParseError
+				switch {
+				case errors.As(err, &list):
+				case errors.As(err, &pe):
+					list = ErrorList{pe}
+				default:
+					t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+				}
+				for _, e := range list {
+					if e.Offset < 0 || e.Offset > size {
+						t.Fatalf("error offset %d outside input of %d bytes: %v", e.Offset, size, e)
+					}
+					_ = e.Error()
+				}
+			}
+		}
+		// The tokenizer on its own ends too.
+		tok := NewTokenizer(bytes.NewReader(data))
+		for i := 0; ; i++ {
+			if i > len(data)+10 {
+				t.Fatal("tokenizer does not reach io.EOF")
+			}
+			seg, err := tok.NextSegment()
+			if err == io.EOF {
+				break
+			}
+			if seg.Offset < 0 || seg.Offset > size || tok.Offset() > size {
+				t.Fatalf("offset outside input")
+			}
+			var pe *ParseError
+			if err != nil && errors.As(err, &pe) && pe.Fatal() {
+				if _, again := tok.NextSegment(); again != err {
+					t.Fatalf("fatal error not sticky")
+				}
+				break
+			}
+		}
+	})
+}
+
+// findShared is sharedDir without a testing.TB, for seeding.
+func findShared() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		cand := filepath.Join(dir, "shared")
+		if _, err := os.Stat(filepath.Join(cand, "cases", "parsers", "CASES.md")); err == nil {
+			return cand
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
