@@ -1,0 +1,252 @@
+package mappings
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// po850 is a hand-built 850 with header and line segments of the same tags.
+func po850() (recFn func() []string) {
+	return func() []string {
+		return []string{
+			"ST*850*0001",
+			"BEG*00*SA*PO-1**20240115",
+			"REF*DP*038",
+			"REF*IA*V-77",
+			"REF*DP*999",
+			"N1*BY*BUYER INC*92*B1",
+			"N3*1 MAIN ST*SUITE 9",
+			"N4*SPRINGFIELD*IL*62701",
+			"N1*ST*DOCK 4*92*D4",
+			"N3*9 DOCK RD",
+			"N4*DAYTON*OH*45414*US",
+			"PO1*1*10*EA*2.50**BP*ITEM-A*VN*VND-A",
+			"REF*DP*LINE-DEPT",
+			"PID*F****WIDGET A",
+			"PO1*2*5*EA*3.00**VN*VND-B*BP*ITEM-B*UP*0123",
+			"PID*F****WIDGET B",
+			"SLN*1**I*2*EA*1.25*PE**BP*SUB-1",
+			"CTT*2",
+			"SE*17*0001",
+		}
+	}
+}
+
+var po850Groups = map[string]map[string]bool{
+	"N1":  {"N1": true, "PO1": true, "CTT": true},
+	"PO1": {"PO1": true, "CTT": true},
+}
+
+func TestX12Paths(t *testing.T) {
+	rec := x12Record("850", po850()()...)
+	rec.Segments[16].Elements[0] = [][]string{{"1", "A"}} // SLN01 as a composite: 1>A
+	cases := []struct {
+		expr string
+		want any
+	}{
+		{"BEG03", "PO-1"},
+		{"BEG04", nil},                        // empty element
+		{"BEG09", nil},                        // past the end of the segment
+		{"REF02", "038"},                      // first loose REF: the header's
+		{"REF[REF01=IA]/REF02", "V-77"},       // qualifier selection
+		{"REF[REF01=XX,IA]/REF02", "V-77"},    // any of several codes
+		{"REF[2]/REF02", "V-77"},              // ordinal
+		{"REF[3]/REF02", "999"},               // ordinal
+		{"REF[REF01=ZZ]/REF02", nil},          // no such REF
+		{"N1[N101=ST]/N102", "DOCK 4"},        // group by qualifier
+		{"N1[N101=ST]/N301", "9 DOCK RD"},     // a follower of that N1
+		{"N1[N101=BY]/N302", "SUITE 9"},       // its second element
+		{"N1[N101=ST]/N404", "US"},            //
+		{"N1[N101=BY]/N404", nil},             // short N4: never the next loop's
+		{"N1/N102", "BUYER INC"},              // first group
+		{"N102", nil},                         // N1 is a group: not loose at the root
+		{"N301", nil},                         // followers are inside their group
+		{"PO1/PO107", "ITEM-A"},               //
+		{"PO1[2]/PO107", "VND-B"},             //
+		{"PO1[PO101=2]/PO106*BP", "ITEM-B"},   // pair lookup, any position
+		{"PO1[PO101=2]/PO106*VP,VN", "VND-B"}, // preference order
+		{"PO1[PO101=2]/PO106*UP", "0123"},     //
+		{"PO1/PO106*UP", nil},                 // pair absent
+		{"PO1[PO101=1]/REF[REF01=DP]/REF02", "LINE-DEPT"},
+		{"PO1[PO101=2]/REF[REF01=DP]/REF02", nil}, // the line has none: not the header's
+		{"REF[REF01=DP]/REF02", "038"},            // and the header's is not the line's
+		{"PO1[2]/SLN01", "1"},                     // first component
+		{"PO1[2]/SLN01-2", "A"},                   // component 2
+		{"PO1[2]/SLN01-3", nil},                   // no component 3
+		{"PO1[2]/SLN09*BP", "SUB-1"},              //
+		{"PO1[2]/PID05", "WIDGET B"},              //
+		{"CTT01 | integer", json.Number("2")},     //
+		{"ST02", "0001"},                          //
+		{"envelope.isa06 | trim", "SENDER"},       //
+		{"record.segment", json.Number("3")},      //
+		{"concat(BEG03, '-', CTT01)", "PO-1-2"},   //
+		{"BEG05 | datetime(BEG06)", "2024-01-15T00:00:00Z"},
+	}
+	for _, c := range cases {
+		got, err := evalOn(t, rec, po850Groups, nil, nil, c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", c.expr, diff)
+		}
+	}
+}
+
+// TestDatetimeSameSegment: datetime's time argument is read from the
+// segment the date came from when it names an element of that segment.
+func TestDatetimeSameSegment(t *testing.T) {
+	rec := x12Record("856",
+		"ST*856*0001", "BSN*00*S1*20240101*0800",
+		"DTM*017*20240105*1300",
+		"DTM*011*20240102*0930",
+		"SE*5*0001")
+	got, err := evalOn(t, rec, nil, nil, nil, "DTM[DTM01=011]/DTM02 | datetime(DTM03)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "2024-01-02T09:30:00Z"; got != want {
+		t.Errorf("got %v, want %v (the time of the DTM*011, not of the first DTM)", got, want)
+	}
+}
+
+// TestShortSegments is case 12: a PO1 without PO108/PO109 has no vendor
+// part; the next line's is never used.
+func TestShortSegments(t *testing.T) {
+	m := demoMapping(t, "x12-850-purchase-order.yaml")
+	check := func(t *testing.T, rec []byte) {
+		t.Helper()
+		var d struct {
+			Lines []map[string]any `json:"lines"`
+		}
+		if err := json.Unmarshal(rec, &d); err != nil {
+			t.Fatal(err)
+		}
+		var got [][3]any
+		for _, l := range d.Lines {
+			got = append(got, [3]any{l["lineNumber"], l["buyerPartNumber"], l["vendorPartNumber"]})
+		}
+		want := [][3]any{{"1", "ITEM-A", "VND-A"}, {"2", "ITEM-B", nil}, {"3", "ITEM-C", "VND-C"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("lines (-want +got):\n%s", diff)
+		}
+	}
+	t.Run("by hand", func(t *testing.T) {
+		rec := x12Record("850", "ST*850*0001", "BEG*00*SA*PO0001**20240115",
+			"PO1*1*1*EA*10.00**BP*ITEM-A*VN*VND-A",
+			"PO1*2*1*EA*12.00**BP*ITEM-B",
+			"PO1*3*1*EA*9.00**BP*ITEM-C*VN*VND-C",
+			"CTT*3", "SE*7*0001")
+		evs, err := m.Map(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, evs[0].Data)
+	})
+	t.Run("case 12 file", func(t *testing.T) {
+		recs := readX12(t, filepath.Join(sharedDir(t), "cases", "parsers", "inputs", "12_x12_short_po1.edi"))
+		if len(recs) != 1 {
+			t.Fatalf("%d records, want 1", len(recs))
+		}
+		evs, err := m.Map(recs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, evs[0].Data)
+	})
+}
+
+// TestHLNesting: items go under the order their HL02 names, also when
+// orders interleave and when a pack level sits between order and item.
+func TestHLNesting(t *testing.T) {
+	m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	rec := x12Record("856",
+		"ST*856*0001",
+		"BSN*00*SHIP1*20240115*1200",
+		"HL*1**S",
+		"TD1*CTN*3",
+		"HL*2*1*O", "PRF*PO-A",
+		"HL*3*1*O", "PRF*PO-B",
+		"HL*4*2*I", "LIN**BP*A1", "SN1**1*EA",
+		"HL*5*3*I", "LIN**BP*B1", "SN1**2*EA",
+		"HL*6*2*I", "LIN**BP*A2", "SN1**3*EA",
+		"HL*7*3*P", "REF*LT*LOT-P",
+		"HL*8*7*I", "LIN**BP*B2", "SN1**4*EA",
+		"HL*9*2*T",
+		"HL*10*9*P",
+		"HL*11*10*I", "LIN**BP*A3*LT*LOT-3", "SN1**5*CA",
+		"CTT*11",
+		"SE*30*0001")
+	evs, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Orders []struct {
+			PO    string `json:"purchaseOrderNumber"`
+			Items []struct {
+				Part string      `json:"buyerPartNumber"`
+				Qty  json.Number `json:"quantityShipped"`
+				UOM  string      `json:"uom"`
+				Lot  string      `json:"lot"`
+			} `json:"items"`
+		} `json:"orders"`
+	}
+	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, o := range d.Orders {
+		for _, it := range o.Items {
+			got[o.PO] = append(got[o.PO], it.Part+" "+string(it.Qty)+" "+it.UOM+" "+it.Lot)
+		}
+	}
+	want := map[string][]string{
+		"PO-A": {"A1 1 each ", "A2 3 each ", "A3 5 case LOT-3"},
+		"PO-B": {"B1 2 each ", "B2 4 each "}, // B2's pack REF*LT is the pack's, not the item's
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("items per order (-want +got):\n%s", diff)
+	}
+	if len(d.Orders) != 2 || d.Orders[0].PO != "PO-A" {
+		t.Errorf("orders %+v, want PO-A then PO-B", d.Orders)
+	}
+}
+
+func TestHLStructureErrors(t *testing.T) {
+	m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	for _, c := range []struct {
+		name    string
+		segs    []string
+		segment int // 1-based number of the bad segment
+		msg     string
+	}{
+		{"unknown parent", []string{"ST*856*0001", "BSN*00*S*20240115*1200", "HL*1**S", "HL*2*9*O", "SE*5*0001"}, 6, "HL 2 names parent 9, which no earlier HL has"},
+		{"duplicate id", []string{"ST*856*0001", "BSN*00*S*20240115*1200", "HL*1**S", "HL*1**O", "SE*5*0001"}, 6, "HL01 1 is used twice"},
+		{"parent after child", []string{"ST*856*0001", "BSN*00*S*20240115*1200", "HL*2*1*O", "HL*1**S", "SE*5*0001"}, 5, "HL 2 names parent 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := x12Record("856", c.segs...)
+			_, err := m.Map(rec)
+			var me *Error
+			if !errors.As(err, &me) {
+				t.Fatalf("got %v (%T), want *mappings.Error", err, err)
+			}
+			if me.Segment != c.segment || me.Tag != "HL" {
+				t.Errorf("at segment %d (%s), want %d (HL)", me.Segment, me.Tag, c.segment)
+			}
+			if !strings.Contains(me.Error(), c.msg) {
+				t.Errorf("error %q does not say %q", me.Error(), c.msg)
+			}
+			if me.Place() != rec.Pos {
+				t.Errorf("Place() = %+v, want the record's position %+v", me.Place(), rec.Pos)
+			}
+		})
+	}
+}
