@@ -229,16 +229,21 @@ func (e *Emitter) Emit(ctx context.Context, msgs ...legacybridge.Message) (err e
 	}
 	pending := make([]kafka.Message, len(msgs))
 	idx := make([]int, len(msgs)) // idx[i]: pending[i]'s index in msgs
+	nh := 0
 	for i, m := range msgs {
 		if m.Topic == "" {
 			return fmt.Errorf("kafka: message %d has no topic", i)
 		}
+		nh += len(m.Headers)
+	}
+	headers := make([]kafka.Header, 0, nh) // one allocation for all headers
+	for i, m := range msgs {
 		var hs []kafka.Header
 		if len(m.Headers) > 0 {
-			hs = make([]kafka.Header, len(m.Headers))
-			for j, h := range m.Headers {
-				hs[j] = kafka.Header{Key: h.Key, Value: h.Value}
+			for _, h := range m.Headers {
+				headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
 			}
+			hs = headers[len(headers)-len(m.Headers) : len(headers) : len(headers)]
 		}
 		pending[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: hs}
 		idx[i] = i

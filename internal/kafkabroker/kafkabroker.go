@@ -37,6 +37,11 @@ type Config struct {
 	// Partitions is the partition count of auto-created topics. Default 4.
 	Partitions int
 
+	// Discard acknowledges produced records without storing them: offsets
+	// advance but nothing can be consumed. For throughput benchmarks of
+	// producers, where storage would only grow the heap. Default false.
+	Discard bool
+
 	// Logger receives the broker's own log lines (group membership at
 	// Info, persistence failures at Error). Default: none.
 	Logger *slog.Logger
@@ -79,6 +84,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.Discard {
+		opts = append(opts, kfake.BlackholeProduce())
 	}
 	if cfg.Logger != nil {
 		opts = append(opts, kfake.WithLogger(slogAdapter{cfg.Logger}))

@@ -255,3 +255,33 @@ func sorted(s []string) []string {
 	})
 	return out
 }
+
+func TestDiscard(t *testing.T) {
+	b := start(t, Config{Discard: true})
+	defer b.Close()
+	write(t, b.Addr(), "void", 0, 10) // acknowledged...
+	c := &kafka.Client{Addr: kafka.TCP(b.Addr()), Timeout: 5 * time.Second}
+	var reqs []kafka.OffsetRequest
+	for p := range 4 {
+		reqs = append(reqs, kafka.LastOffsetOf(p))
+	}
+	res, err := c.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{"void": reqs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var end int64
+	for _, po := range res.Topics["void"] {
+		end += po.LastOffset
+	}
+	if end != 10 {
+		t.Errorf("end offsets sum to %d, want 10", end)
+	}
+	// ...but not stored: nothing to read.
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "g", Topic: "void", StartOffset: kafka.FirstOffset, MaxWait: 250 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if m, err := r.ReadMessage(ctx); err == nil {
+		t.Errorf("read %q from a discarding broker", m.Value)
+	}
+}
