@@ -191,10 +191,15 @@ func newSchemaError(typ string, ve *jsonschema.ValidationError) *SchemaError {
 	return se
 }
 
-// firstLeaf descends to the deepest first cause: the most specific failure.
+// firstLeaf descends to the most specific failure: the cause that reaches
+// deepest into the instance, stopping at anyOf/oneOf (whose alternatives
+// all failed; reporting one of them would mislead).
 func firstLeaf(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
 	for len(ve.Causes) > 0 {
-		// Prefer the cause that reaches deepest into the instance.
+		switch ve.ErrorKind.(type) {
+		case *kind.AnyOf, *kind.OneOf:
+			return ve
+		}
 		best := ve.Causes[0]
 		for _, c := range ve.Causes[1:] {
 			if len(c.InstanceLocation) > len(best.InstanceLocation) {
@@ -230,7 +235,21 @@ func missingProps(ve *jsonschema.ValidationError) []string {
 	return nil
 }
 
-// kindMessage renders one failure in English without its location.
+// kindMessage renders one failure in English without its location; for
+// anyOf/oneOf it lists why each alternative failed.
 func kindMessage(ve *jsonschema.ValidationError) string {
-	return ve.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+	p := message.NewPrinter(language.English)
+	msg := ve.ErrorKind.LocalizedString(p)
+	switch ve.ErrorKind.(type) {
+	case *kind.AnyOf, *kind.OneOf:
+		var alts []string
+		for _, c := range ve.Causes {
+			l := firstLeaf(c)
+			alts = append(alts, l.ErrorKind.LocalizedString(p))
+		}
+		if len(alts) > 0 {
+			msg += " (" + strings.Join(alts, "; ") + ")"
+		}
+	}
+	return msg
 }
