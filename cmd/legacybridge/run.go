@@ -99,9 +99,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.MetricsListen != "" {
 		stopHTTP, err := serveMetrics(cfg.MetricsListen, reg, health, log)
 		if err != nil {
-			return err
+			log.Warn("metrics and health not served; flows run anyway", "err", err)
+		} else {
+			defer stopHTTP()
 		}
-		defer stopHTTP()
 	}
 
 	var flows []*legacybridge.Flow
