@@ -89,14 +89,15 @@ type Decoder struct {
 	inGS      bool
 	gsTxCount int // ST seen in the group
 
-	cur   *Transaction
-	index int
-	errs  []*ParseError
+	cur      *Transaction
+	segsHint int // capacity for the next transaction's segments
+	index    int
+	errs     []*ParseError
 }
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	d := &Decoder{}
+	d := &Decoder{segsHint: 16}
 	d.tok.reset(r)
 	return d
 }
@@ -290,7 +291,7 @@ func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
 		env.SetID, env.SetControlNumber, env.ImplementationRef = seg.Element(1).Value(), seg.Element(2).Value(), seg.Element(3).Value()
 		d.cur = &Transaction{
 			Envelope: env,
-			Segments: append(make([]legacybridge.Segment, 0, 16), seg),
+			Segments: append(make([]legacybridge.Segment, 0, d.segsHint), seg),
 			Pos: legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
 				Tag: "ST", Index: d.index},
 		}
@@ -303,6 +304,7 @@ func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
 		tx := d.cur
 		d.cur = nil
 		tx.Segments = append(tx.Segments, seg)
+		d.segsHint = min(max(len(tx.Segments), 8), 1024)
 		d.checkCount(seg, line, "SE01", len(tx.Segments), "segments", "transaction set has")
 		d.checkControl(seg, line, "SE02", "ST02", tx.Envelope.SetControlNumber)
 		return tx

@@ -73,14 +73,10 @@ type Tokenizer struct {
 	clean []byte // segment with line breaks removed
 	bin   []byte // BIN data
 
-	// scratch and slabs for building elements
-	cs        []string
-	repEnds   []int
-	elemEnds  []int
-	strSlab   []string
-	repSlab   [][]string
-	elemSlab  []legacybridge.Element
-	slabChunk int
+	// slabs the elements of segments are carved from
+	strSlab  []string
+	repSlab  [][]string
+	elemSlab []legacybridge.Element
 }
 
 const (
@@ -327,9 +323,16 @@ func validTag(tag string) bool {
 }
 
 // split cuts the data elements of a segment into elements, repetitions and
-// components. The strings share s; the slices come from slabs.
+// components. The strings share s; the slices are carved from slabs shared by
+// neighbouring segments, so a segment costs a few allocations per slab, not
+// per element.
 func (t *Tokenizer) split(s string) []legacybridge.Element {
-	cs, reps, elems := t.cs[:0], t.repEnds[:0], t.elemEnds[:0]
+	// At most len(s)+1 components, repetitions and elements.
+	strs := t.reserveStrings(len(s) + 1)
+	reps := t.reserveReps(len(s) + 1)
+	elems := t.reserveElems(len(s) + 1)
+	nc, nr, ne := 0, 0, 0
+	c0, r0 := 0, 0
 	from := 0
 	for j := 0; j < len(s); {
 		k := t.class[s[j]]
@@ -339,16 +342,25 @@ func (t *Tokenizer) split(s string) []legacybridge.Element {
 		}
 		switch {
 		case k&clsElem != 0 && (len(t.elem) == 1 || strings.HasPrefix(s[j:], t.elem)):
-			cs = append(cs, s[from:j])
-			reps = append(reps, len(cs))
-			elems = append(elems, len(reps))
+			strs[nc] = s[from:j]
+			nc++
+			reps[nr] = strs[c0:nc:nc]
+			nr++
+			c0 = nc
+			elems[ne] = legacybridge.Element(reps[r0:nr:nr])
+			ne++
+			r0 = nr
 			j += len(t.elem)
 		case k&clsRep != 0 && (len(t.rep) == 1 || strings.HasPrefix(s[j:], t.rep)):
-			cs = append(cs, s[from:j])
-			reps = append(reps, len(cs))
+			strs[nc] = s[from:j]
+			nc++
+			reps[nr] = strs[c0:nc:nc]
+			nr++
+			c0 = nc
 			j += len(t.rep)
 		case k&clsComp != 0 && (len(t.comp) == 1 || strings.HasPrefix(s[j:], t.comp)):
-			cs = append(cs, s[from:j])
+			strs[nc] = s[from:j]
+			nc++
 			j += len(t.comp)
 		default:
 			j++
@@ -356,65 +368,41 @@ func (t *Tokenizer) split(s string) []legacybridge.Element {
 		}
 		from = j
 	}
-	cs = append(cs, s[from:])
-	reps = append(reps, len(cs))
-	elems = append(elems, len(reps))
-	t.cs, t.repEnds, t.elemEnds = cs, reps, elems
-
-	strs := t.allocStrings(len(cs))
-	copy(strs, cs)
-	clear(cs) // do not pin segment strings from the scratch
-	rs := t.allocReps(len(reps))
-	c0 := 0
-	for i, end := range reps {
-		rs[i] = strs[c0:end:end]
-		c0 = end
-	}
-	es := t.allocElems(len(elems))
-	r0 := 0
-	for i, end := range elems {
-		es[i] = legacybridge.Element(rs[r0:end:end])
-		r0 = end
-	}
-	return es
+	strs[nc] = s[from:]
+	nc++
+	reps[nr] = strs[c0:nc:nc]
+	nr++
+	elems[ne] = legacybridge.Element(reps[r0:nr:nr])
+	ne++
+	t.strSlab = t.strSlab[nc:]
+	t.repSlab = t.repSlab[nr:]
+	t.elemSlab = t.elemSlab[ne:]
+	return elems[:ne:ne]
 }
 
-const slabSize = 512
+const slabSize = 1024
 
-func (t *Tokenizer) allocStrings(n int) []string {
+// reserve* return at least n free slots of a slab; split then consumes what
+// it used. A segment longer than a slab gets its own.
+func (t *Tokenizer) reserveStrings(n int) []string {
 	if n > len(t.strSlab) {
-		if n > slabSize/4 {
-			return make([]string, n)
-		}
-		t.strSlab = make([]string, slabSize)
+		t.strSlab = make([]string, max(n, slabSize))
 	}
-	s := t.strSlab[:n:n]
-	t.strSlab = t.strSlab[n:]
-	return s
+	return t.strSlab
 }
 
-func (t *Tokenizer) allocReps(n int) [][]string {
+func (t *Tokenizer) reserveReps(n int) [][]string {
 	if n > len(t.repSlab) {
-		if n > slabSize/4 {
-			return make([][]string, n)
-		}
-		t.repSlab = make([][]string, slabSize)
+		t.repSlab = make([][]string, max(n, slabSize))
 	}
-	s := t.repSlab[:n:n]
-	t.repSlab = t.repSlab[n:]
-	return s
+	return t.repSlab
 }
 
-func (t *Tokenizer) allocElems(n int) []legacybridge.Element {
+func (t *Tokenizer) reserveElems(n int) []legacybridge.Element {
 	if n > len(t.elemSlab) {
-		if n > slabSize/4 {
-			return make([]legacybridge.Element, n)
-		}
-		t.elemSlab = make([]legacybridge.Element, slabSize)
+		t.elemSlab = make([]legacybridge.Element, max(n, slabSize))
 	}
-	s := t.elemSlab[:n:n]
-	t.elemSlab = t.elemSlab[n:]
-	return s
+	return t.elemSlab
 }
 
 // readBIN finishes a BIN segment: BIN01 is the length of BIN02, whose bytes
