@@ -1,0 +1,72 @@
+// Package x12 streams ANSI ASC X12 interchanges into transaction sets.
+//
+// Use it like encoding/csv:
+//
+//	d := x12.NewDecoderName(r, "orders.edi")
+//	for {
+//		tx, err := d.Decode()
+//		if err == io.EOF {
+//			break
+//		}
+//		if tx != nil {
+//			// tx.Envelope, tx.Segments (ST..SE), tx.Pos
+//		}
+//		if err != nil {
+//			// a *x12.ParseError (or x12.ErrorList) saying where
+//		}
+//	}
+//
+// Decode returns one transaction set (ST..SE) at a time with its envelope
+// (ISA, GS, ST fields and the interchange's delimiters). See Decoder for the
+// error contract: structural problems (counts, control numbers, missing
+// trailers, segments outside their envelope) are all reported, and decoding
+// continues after them; only faults that make segment boundaries unknowable
+// stop it.
+//
+// Tokenizer.NextSegment is the layer below: segments with delimiters read
+// from each ISA, without envelope checks.
+//
+// Parser adapts the decoder to legacybridge.Parser; each Record carries Format
+// "x12", Type ST01, the envelope as a map ("isa06", "gs01", "st02",
+// "version", ...) and the segments.
+//
+// # What the tokenizer accepts
+//
+// The delimiters are read from every ISA, never assumed: the element
+// separator is the character after "ISA"; after 16 element separators come
+// ISA16 (component separator) and then the segment terminator, which may be
+// any character including a multi-byte UTF-8 one, CR or LF. ISA11 is the
+// repetition separator only when ISA12 >= 00402 and ISA11 is not a letter,
+// digit or space. CR and LF that are not delimiters are dropped everywhere,
+// inside the ISA too (so files hard-wrapped at 80 columns read correctly),
+// except in BIN data; when the terminator is CR or LF, a line break inside
+// the ISA is an error ("ISA shorter than 106 characters"). Whitespace between
+// a terminator and the next tag is skipped. A UTF-8 BOM at the start is
+// skipped; offsets still count it.
+//
+// The ISA must be fixed-width as X12.5 defines it (ISA01 2, ISA02 10, ISA03 2,
+// ISA04 10, ISA05 2, ISA07 2 characters; ISA09 6, ISA10 4, ISA12 5, ISA13 9
+// and ISA14 1 digits; ISA11, ISA15 one character). ISA06 and ISA08 (the
+// sender and receiver ids) must hold at least 15 characters and at most 15
+// that are not trailing blanks: extra blank padding is accepted (it is common
+// in the wild), a collapsed, unpadded header is not.
+//
+// BIN segments are read by length: BIN02 is exactly BIN01 raw bytes, which
+// may contain terminators and line breaks.
+//
+// # Memory
+//
+// The decoder reads through a 64 KiB bufio.Reader (never bufio.Scanner, so a
+// 100 MB single-line file or a segment of megabytes is fine) and holds one
+// transaction set at a time: memory is bounded by the largest transaction set
+// plus the I/O buffer, whatever the input size. Each segment costs one string
+// allocation; element, repetition and component slices are carved from
+// slabs shared between segments.
+//
+// # JSON
+//
+// A Transaction marshals as {"envelope": {...}, "segments": [...],
+// "position": {...}}, envelope keys being the X12 element ids ("isa06",
+// "gs01", "st02", ...) plus "delimiters"; a legacybridge.Record from
+// Transaction.Record or the Parser marshals with the same segments.
+package x12
