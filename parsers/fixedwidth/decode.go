@@ -281,6 +281,7 @@ type text struct {
 	single  bool  // single-byte charset: column c is byte c-1 of the input
 	bytes   bool  // columns are bytes of s
 	start   int64 // input offset of the line
+	rawLen  int   // bytes of the line in the input
 	columns int
 }
 
@@ -298,12 +299,14 @@ func (t *text) at(c int) int {
 	return i
 }
 
-// offset returns the input byte offset of column c.
+// offset returns the input byte offset of column c; columns past the end
+// of the line (padded) map to its end.
 func (t *text) offset(c int) int64 {
-	if t.single {
-		return t.start + int64(c-1)
+	i := c - 1
+	if !t.single {
+		i = t.at(c)
 	}
-	return t.start + int64(t.at(c))
+	return t.start + int64(min(i, t.rawLen))
 }
 
 func (d *Decoder) perr(t *text, col int, rt *recType, f string, err error) *ParseError {
@@ -322,7 +325,7 @@ func (d *Decoder) perr(t *text, col int, rt *recType, f string, err error) *Pars
 
 func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, error) {
 	s := d.s
-	t := &text{start: start, bytes: s.byteCols}
+	t := &text{start: start, rawLen: len(raw), bytes: s.byteCols}
 	// An encoding fault is reported after dispatch, so the line still
 	// counts towards the trailer.
 	var encErr *ParseError
