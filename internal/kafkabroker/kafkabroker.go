@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -51,6 +54,9 @@ type Config struct {
 type Broker struct {
 	c    *kfake.Cluster
 	addr string
+	log  *logAdapter
+	once sync.Once
+	err  error
 }
 
 // Start starts a broker with cfg and returns once it accepts connections.
@@ -88,9 +94,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.Discard {
 		opts = append(opts, kfake.BlackholeProduce())
 	}
-	if cfg.Logger != nil {
-		opts = append(opts, kfake.WithLogger(slogAdapter{cfg.Logger}))
-	}
+	log := &logAdapter{l: cfg.Logger}
+	opts = append(opts, kfake.WithLogger(log))
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		listen := net.JoinHostPort(host, strconv.Itoa(port))
@@ -108,7 +113,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		c.Close()
 		return nil, fmt.Errorf("kafkabroker: start: %w", err)
 	}
-	return &Broker{c: c, addr: addrs[0]}, nil
+	return &Broker{c: c, addr: addrs[0], log: log}, nil
 }
 
 // Addr returns the host:port clients connect to (the bootstrap address).
@@ -116,15 +121,22 @@ func (b *Broker) Addr() string { return b.addr }
 
 // Close stops the broker. With a DataDir it first writes its state to disk,
 // so a later Start on the same directory sees every acknowledged record and
-// committed offset. Close is safe to call more than once.
+// committed offset; it reports a failure to do so. Close is safe to call
+// more than once.
 func (b *Broker) Close() error {
-	b.c.Close()
-	return nil
+	b.once.Do(func() {
+		b.log.closing.Store(true)
+		b.c.Close()
+		if errs := b.log.closeErrors(); len(errs) > 0 {
+			b.err = fmt.Errorf("kafkabroker: close %s: %s", b.addr, strings.Join(errs, "; "))
+		}
+	})
+	return b.err
 }
 
 // Serve starts a broker, writes "listening on <addr>" to stdout, and blocks
-// until ctx is done; then it closes the broker (flushing DataDir) and
-// returns nil. Errors are about starting.
+// until ctx is done; then it closes the broker (flushing DataDir). It
+// returns an error if the broker cannot start or cannot flush on close.
 func Serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 	b, err := Start(ctx, cfg)
 	if err != nil {
@@ -172,10 +184,31 @@ func loopback(listen string) (string, int, error) {
 	return host, port, nil
 }
 
-// slogAdapter sends kfake's log lines to slog at the matching level.
-type slogAdapter struct{ l *slog.Logger }
+// logAdapter sends kfake's log lines to slog at the matching level, and
+// keeps the errors kfake logs while closing (it has no other way to report
+// a failed flush).
+type logAdapter struct {
+	l       *slog.Logger // nil: discard
+	closing atomic.Bool
+	mu      sync.Mutex
+	errs    []string
+}
 
-func (a slogAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
+func (a *logAdapter) closeErrors() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.errs
+}
+
+func (a *logAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
+	if level == kfake.LogLevelError && a.closing.Load() {
+		a.mu.Lock()
+		a.errs = append(a.errs, fmt.Sprintf(format, args...))
+		a.mu.Unlock()
+	}
+	if a.l == nil {
+		return
+	}
 	var l slog.Level
 	switch level {
 	case kfake.LogLevelError:

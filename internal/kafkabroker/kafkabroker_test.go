@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -283,5 +284,26 @@ func TestDiscard(t *testing.T) {
 	defer cancel()
 	if m, err := r.ReadMessage(ctx); err == nil {
 		t.Errorf("read %q from a discarding broker", m.Value)
+	}
+}
+
+// A data dir that cannot be written at Close is reported, not swallowed.
+func TestCloseReportsFlushFailure(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	b := start(t, Config{DataDir: dir})
+	write(t, b.Addr(), "t", 0, 3)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a dir"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Close()
+	if err == nil || !strings.HasPrefix(err.Error(), "kafkabroker: close "+b.Addr()+": ") {
+		t.Fatalf("Close with an unwritable data dir = %v, want a kafkabroker: close error", err)
+	}
+	t.Log(err)
+	if err2 := b.Close(); err2 != err {
+		t.Errorf("second Close = %v, want the same error", err2)
 	}
 }
