@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := runMain(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpExplainsEveryCommand(t *testing.T) {
+	code, out, _ := run(t, "--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, c := range []string{"run", "parse", "validate", "kafka", "tail"} {
+		if !strings.Contains(out, "  "+c+" ") {
+			t.Errorf("--help does not explain %q:\n%s", c, out)
+		}
+	}
+	for _, c := range [][]string{{"run", "--help"}, {"parse", "-h"}, {"validate", "--help"}, {"kafka", "serve", "--help"}, {"tail", "--help"}} {
+		code, _, errOut := run(t, c...)
+		if code != 0 || !strings.Contains(errOut, "Usage: legacybridge") || !strings.Contains(errOut, "Flags:") {
+			t.Errorf("%v: exit %d, output:\n%s", c, code, errOut)
+		}
+	}
+	if code, _, _ := run(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command exit %d, want 2", code)
+	}
+}
+
+func TestParseX12(t *testing.T) {
+	code, out, errOut := run(t, "parse", "../../legacy-fixtures/demo/drops/x12/ASN_ACME_20241202_0815.edi")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d JSON objects, want 2 (one per transaction set)", len(lines))
+	}
+	var rec struct {
+		Format   string
+		Type     string
+		Envelope map[string]string
+		Segments []json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	env := rec.Envelope
+	if rec.Format != "x12" || rec.Type != "856" || strings.TrimSpace(env["isa06"]) != "ACMEPARTS" || env["isa05"] != "ZZ" ||
+		strings.TrimSpace(env["isa08"]) != "NORTHWIND" || env["isa13"] != "000048213" || env["gs06"] != "48213" ||
+		env["gs01"] != "SH" || env["st02"] != "0002" || len(rec.Segments) != 17 {
+		t.Fatalf("record = %+v (%d segments)", rec, len(rec.Segments))
+	}
+}
+
+func TestParseMalformedNamesThePlace(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.edi")
+	os.WriteFile(bad, []byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*U*00401*000000001*0*P*>~\n"+
+		"GS*PO*SENDERID*RECEIVERID*20240115*1200*1*X*004010~\nST*850*0001~\nBEG*00*SA*PO0001**20240115~\nSE*9*0001~\nGE*1*1~\nIEA*1*000000001~\n"), 0o644)
+	code, _, errOut := run(t, "parse", bad)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"bad.edi", "segment 5", "SE", "byte offset", "SE01"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestParseFixedWidthNeedsLayout(t *testing.T) {
+	f := "../../legacy-fixtures/demo/drops/inventory/INV20240115-001.txt"
+	if code, _, errOut := run(t, "parse", f); code != 1 || !strings.Contains(errOut, "--layout") {
+		t.Fatalf("without layout: exit %d, %s", code, errOut)
+	}
+	code, out, errOut := run(t, "parse", "--layout", "../../legacy-fixtures/demo/layouts/inventory-movement.yaml", f)
+	if code != 0 || strings.Count(out, "\n") < 3 {
+		t.Fatalf("exit %d, %d lines: %s", code, strings.Count(out, "\n"), errOut)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if code, out, errOut := run(t, "validate", "--config", "../../legacy-fixtures/demo/legacybridge.yaml"); code != 0 {
+		t.Fatalf("demo config: exit %d\n%s%s", code, out, errOut)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(filepath.Join(dir, "broken-mapping.yaml"), []byte("event_type: [\n"), 0o644)
+	os.WriteFile(cfg, []byte(`
+flows:
+  - name: a
+    source: {local: {dir: in}}
+    parser: {format: fixedwidth, layout: nope.yaml}
+    mapping: broken-mapping.yaml
+    topic: t
+  - name: a
+    source: {local: {dir: in}}
+    parser: {format: x12}
+    mapping: missing.yaml
+    topic: t
+    dead_letter_topic: t.dlt
+`), 0o644)
+	code, _, errOut := run(t, "validate", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"nope.yaml", "broken-mapping.yaml", "missing.yaml", "dead_letter_topic is required", "name used twice"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("problems lack %q:\n%s", want, errOut)
+		}
+	}
+}
