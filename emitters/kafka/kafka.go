@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -249,20 +250,34 @@ func (e *Emitter) Emit(ctx context.Context, msgs ...legacybridge.Message) (err e
 		idx[i] = i
 	}
 
-	var lastErr error // the latest error that is not ctx's own
+	var (
+		lastErr     error // the latest error that is not ctx's own
+		rejected    []int // indexes the brokers refused for good
+		rejectedErr error
+	)
 	for attempt := 1; ; attempt++ {
 		werr := e.w.WriteMessages(ctx, pending...)
-		if werr == nil {
-			e.m.emitted(pending)
-			return nil
-		}
 		fail := func(failed []kafka.Message, failedIdx []int, err error) error {
 			e.m.failed(failed)
-			de := &DeliveryError{Failed: len(failed), Total: len(msgs), Indexes: failedIdx, Attempts: attempt, Brokers: e.brokers, Err: err}
+			if len(rejected) > 0 {
+				failedIdx = append(slices.Clone(failedIdx), rejected...)
+				slices.Sort(failedIdx)
+				if err == nil || retryable(err) {
+					err = rejectedErr // the reason that will not go away
+				}
+			}
+			de := &DeliveryError{Failed: len(failedIdx), Total: len(msgs), Indexes: failedIdx, Attempts: attempt, Brokers: e.brokers, Err: err}
 			if ctx.Err() != nil {
 				de.Ctx = context.Cause(ctx)
 			}
 			return de
+		}
+		if werr == nil {
+			e.m.emitted(pending)
+			if len(rejected) > 0 {
+				return fail(nil, nil, rejectedErr)
+			}
+			return nil
 		}
 		var (
 			failed    []kafka.Message
@@ -279,6 +294,12 @@ func (e *Emitter) Emit(ctx context.Context, msgs ...legacybridge.Message) (err e
 					acked = append(acked, pending[i])
 					continue
 				}
+				if !retryable(err) {
+					e.m.failed(pending[i : i+1])
+					rejected = append(rejected, idx[i])
+					rejectedErr = err
+					continue
+				}
 				failed = append(failed, pending[i])
 				failedIdx = append(failedIdx, idx[i])
 				if errAt == nil || (isNetwork(errAt) && !isNetwork(err)) {
@@ -286,7 +307,12 @@ func (e *Emitter) Emit(ctx context.Context, msgs ...legacybridge.Message) (err e
 				}
 			}
 			e.m.emitted(acked)
-			lastErr = errAt
+			if errAt != nil {
+				lastErr = errAt
+			}
+			if len(failed) == 0 { // the rest is acknowledged or refused
+				return fail(nil, nil, rejectedErr)
+			}
 		case errors.As(werr, &tooBig):
 			// kafka-go refuses the whole call; name the culprit.
 			what := "a message"
@@ -343,7 +369,7 @@ type DeliveryError struct {
 	Failed   int    // messages not acknowledged
 	Total    int    // messages in the Emit call
 	Indexes  []int  // the failed messages' indexes in the Emit call, ascending
-	Attempts int    // attempts made for the failed messages
+	Attempts int    // attempts the Emit call made
 	Brokers  string // bootstrap addresses, comma-separated
 	Err      error  // the last error seen for them (nil if only Ctx)
 	Ctx      error  // the cause of ctx ending, if it did
