@@ -73,7 +73,8 @@ type Tokenizer struct {
 	clean []byte // segment with line breaks removed
 	bin   []byte // BIN data
 
-	// slabs the elements of segments are carved from
+	// arena and slabs segments are carved from
+	text     strings.Builder
 	strSlab  []string
 	repSlab  [][]string
 	elemSlab []legacybridge.Element
@@ -293,7 +294,7 @@ func (t *Tokenizer) dropBreaks(raw []byte) []byte {
 // build splits one segment (without terminator) into tag and elements.
 func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segment, error) {
 	raw = t.dropBreaks(raw)
-	s := string(raw)
+	s := t.intern(raw)
 	seg := legacybridge.Segment{Offset: start, Number: t.num}
 	i := strings.Index(s, t.elem)
 	if i < 0 {
@@ -307,6 +308,25 @@ func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segme
 			"segment tag %q is not 2-3 upper-case letters or digits", seg.Tag)
 	}
 	return seg, nil
+}
+
+// textChunk is the size of the append-only text arena segment strings are cut from.
+const textChunk = 16 << 10
+
+// intern returns b as a string cut from an append-only strings.Builder, so
+// neighbouring segments share one allocation. A Builder never modifies bytes
+// it has handed out, and a full one is replaced rather than grown.
+func (t *Tokenizer) intern(b []byte) string {
+	if len(b) > textChunk/4 {
+		return string(b)
+	}
+	if t.text.Cap()-t.text.Len() < len(b) {
+		t.text = strings.Builder{}
+		t.text.Grow(textChunk)
+	}
+	n := t.text.Len()
+	t.text.Write(b)
+	return t.text.String()[n:]
 }
 
 func validTag(tag string) bool {
