@@ -3,15 +3,19 @@
 // as JSON lines.
 //
 // Emit is synchronous and at least once: it returns nil only when the
-// broker acknowledged every message (acks=all); messages a broker rejected
-// or never answered for are re-sent, alone, with capped backoff. A message
-// whose ack was lost may be stored twice; consumers dedupe on the
+// brokers acknowledged every message (acks=all). Messages that failed for a
+// reason that may pass (network, broker restart, leader change, not enough
+// replicas) are re-sent, only they, with capped backoff, until
+// Config.MaxAttempts or ctx ends; messages refused for good (authorization,
+// size) are not. Either way a *DeliveryError says which messages of the
+// call were not acknowledged. kafka-go has no idempotent producer, so a
+// message whose ack was lost is stored twice; consumers dedupe on the
 // CloudEvents id (ce_id header).
 //
 // Messages with the same key go to the same partition (Config.Balancer), so
-// a business key keeps its order as long as one Emit call's messages for a
-// partition fit one batch (Config.BatchSize, Config.BatchBytes): a partial
-// failure re-sends the failed batch after the others.
+// a business key keeps its order across sequential Emit calls, provided one
+// call's messages for a partition fit one batch (Config.BatchSize,
+// Config.BatchBytes): otherwise a retried batch can land after a later one.
 package kafka
 
 import (
