@@ -75,6 +75,10 @@ type Decoder struct {
 	// cannot be a repetition separator in a 00402+ interchange). Default:
 	// ignored.
 	Warn func(*ParseError)
+	// MaxSegment is the longest segment accepted, in bytes (BIN data
+	// included); a longer one is a fatal ErrBadSegment or ErrBadBIN.
+	// Default DefaultMaxSegment (64 MiB).
+	MaxSegment int
 
 	tok  Tokenizer
 	done bool
@@ -119,6 +123,7 @@ func (d *Decoder) Decode() (*Transaction, error) {
 	}
 	d.tok.Name = d.Name
 	d.tok.Warn = d.Warn
+	d.tok.MaxSegment = d.MaxSegment
 	for {
 		seg, line, err := d.read()
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 type Parser struct {
 	// Warn, if set, receives problems that do not fail the input. Default: ignored.
 	Warn func(*ParseError)
+	// MaxSegment is Decoder.MaxSegment. Default DefaultMaxSegment (64 MiB).
+	MaxSegment int
 }
 
 var _ legacybridge.Parser = Parser{}
@@ -21,6 +23,7 @@ var _ legacybridge.Parser = Parser{}
 func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	d := NewDecoderName(r, name)
 	d.Warn = p.Warn
+	d.MaxSegment = p.MaxSegment
 	return &recordReader{d: d}
 }
 

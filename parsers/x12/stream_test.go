@@ -84,7 +84,7 @@ func TestLongSegment(t *testing.T) {
 	}
 	// A limit applies.
 	d := NewDecoder(bytes.NewReader(b.Bytes()))
-	d.tok.MaxSegment = 100000
+	d.MaxSegment = 100000
 	for {
 		_, err := d.Decode()
 		if err == io.EOF {
