@@ -133,13 +133,13 @@ func (r *genReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestStreamingMemory decodes 200,000 movements (about 37 MB) and checks
+// TestStreamingMemory decodes 100,000 movements (about 18 MB) and checks
 // the live heap stays small: records are not kept.
 func TestStreamingMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large input")
 	}
-	const n = 200000
+	const n = 100000
 	d := fixedwidth.NewDecoder(&genReader{g: newMovementGen(5), n: n}, demoLayout(t))
 	var peak uint64
 	var ms runtime.MemStats

@@ -157,7 +157,9 @@ func NewDecoder(r io.Reader, l *Layout) *Decoder {
 // Read is Decode, for legacybridge.RecordReader.
 func (d *Decoder) Read() (legacybridge.Record, error) { return d.Decode() }
 
-// Decode returns the next record, or io.EOF after the last. Errors about
+// Decode returns the next record, or io.EOF after the last. Records after
+// a header share one Envelope map (the header's fields as strings): treat it
+// as read-only. Errors about
 // the input are *ParseError and do not stop the Decoder: the next Decode
 // reads the next line. A trailer whose count does not match returns an
 // error instead of the trailer record.
