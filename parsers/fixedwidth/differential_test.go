@@ -15,6 +15,7 @@ import (
 	gofw "github.com/ianlopshire/go-fixedwidth"
 
 	"legacybridge"
+	"legacybridge/parsers/fixedwidth"
 )
 
 // movementRef is the demo movement record written by hand for
@@ -189,6 +190,39 @@ records:
 		got := ref{r.Fields["a"].(string), r.Fields["b"].(string), r.Fields["c"].(string), r.Fields["d"].(string), r.Fields["e"].(string)}
 		if diff := cmp.Diff(w, got); diff != "" {
 			t.Fatalf("line %q (-go-fixedwidth +fixedwidth):\n%s", lines[i], diff)
+		}
+	}
+}
+
+// TestLongLineMatchesShort checks that records too long for go-fixedwidth
+// (decoded one field at a time) give the same fields as the same records
+// decoded whole.
+func TestLongLineMatchesShort(t *testing.T) {
+	short := demoLayout(t)
+	long := demoLayout(t)
+	long.RecordLength = 0
+	long.Records[1].Fields = append(long.Records[1].Fields, fixedwidth.Field{Name: "far", Start: 70001, Length: 5})
+	g := newMovementGen(9)
+	var shortLines, longLines []string
+	for range 50 {
+		d := g.detail()
+		shortLines = append(shortLines, d)
+		longLines = append(longLines, d+strings.Repeat(" ", 70000-180)+"FAR12")
+	}
+	wrap := func(lines []string) string {
+		return demoHeader + "\n" + strings.Join(lines, "\n") + "\n" + demoTrailer("000000050") + "\n"
+	}
+	want := records(t, decodeAll(t, short, "s", wrap(shortLines)))
+	got := records(t, decodeAll(t, long, "l", wrap(longLines)))
+	for i := range want {
+		if f := got[i].Fields; f != nil && i > 0 && i <= 50 {
+			if f["far"] != "FAR12" {
+				t.Fatalf("record %d: far = %v", i, f["far"])
+			}
+			delete(f, "far")
+		}
+		if diff := cmp.Diff(want[i].Fields, got[i].Fields); diff != "" {
+			t.Fatalf("record %d (-whole +per field):\n%s", i, diff)
 		}
 	}
 }
