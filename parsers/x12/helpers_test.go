@@ -3,10 +3,10 @@ package x12
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -205,8 +205,10 @@ type gen856 struct {
 	pend  []byte
 }
 
-func (g *gen856) line(format string, args ...any) {
-	g.buf = fmt.Appendf(g.buf, format, args...)
+func (g *gen856) line(parts ...string) {
+	for _, p := range parts {
+		g.buf = append(g.buf, p...)
+	}
 	if !g.oneLine {
 		g.buf = append(g.buf, '\n')
 	}
@@ -221,21 +223,29 @@ func (g *gen856) Read(p []byte) (int, error) {
 			g.line("GS*SH*SENDERID*RECEIVERID*20240115*1200*1*X*004010~")
 			g.stage = 1
 		case g.i < g.n:
-			g.i++
-			c := fmt.Sprintf("%09d", g.i)
-			g.line("ST*856*%s~", c)
-			g.line("BSN*00*SHIP%s*20240115*1200~", c)
-			g.line("HL*1**S~")
-			g.line("TD1*CTN*1~")
-			g.line("HL*2*1*O~")
-			g.line("PRF*PO%s~", c)
-			g.line("HL*3*2*I~")
-			g.line("LIN**BP*ITEM-A~")
-			g.line("SN1**10*EA~")
-			g.line("CTT*1~")
-			g.line("SE*11*%s~", c)
+			// Several sets per refill; "%09d" without fmt.
+			for k := 0; k < 64 && g.i < g.n; k++ {
+				g.i++
+				var d [9]byte
+				for j, v := 8, g.i; j >= 0; j-- {
+					d[j] = byte('0' + v%10)
+					v /= 10
+				}
+				c := string(d[:])
+				g.line("ST*856*", c, "~")
+				g.line("BSN*00*SHIP", c, "*20240115*1200~")
+				g.line("HL*1**S~")
+				g.line("TD1*CTN*1~")
+				g.line("HL*2*1*O~")
+				g.line("PRF*PO", c, "~")
+				g.line("HL*3*2*I~")
+				g.line("LIN**BP*ITEM-A~")
+				g.line("SN1**10*EA~")
+				g.line("CTT*1~")
+				g.line("SE*11*", c, "~")
+			}
 		case g.stage == 1:
-			g.line("GE*%d*1~", g.n)
+			g.line("GE*", strconv.Itoa(g.n), "*1~")
 			g.line("IEA*1*000000001~")
 			g.stage = 2
 		default:
