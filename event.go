@@ -3,6 +3,7 @@ package legacybridge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -45,8 +46,13 @@ func (e Event) Message(topic string) Message {
 	if e.DataSchema != "" {
 		h = append(h, Header{Key: "ce_dataschema", Value: []byte(e.DataSchema)})
 	}
-	for k, v := range e.Extensions {
-		h = append(h, Header{Key: "ce_" + k, Value: []byte(v)})
+	keys := make([]string, 0, len(e.Extensions))
+	for k := range e.Extensions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h = append(h, Header{Key: "ce_" + k, Value: []byte(e.Extensions[k])})
 	}
 	h = append(h, Header{Key: "content-type", Value: []byte(ct)})
 	var key []byte

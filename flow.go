@@ -321,7 +321,12 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		return nil
 	}
 	corr := EventID(f.Name, hash, -1, -1)
+	lastProgress := time.Now()
 	for idx := 0; ; idx++ {
+		if time.Since(lastProgress) >= 10*time.Second {
+			log.Info("progress", "records", idx, "of", nrec, "events", sum.Events)
+			lastProgress = time.Now()
+		}
 		record, err := rr.Read()
 		if err == io.EOF {
 			break
@@ -404,6 +409,7 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 	defer r.Close()
 	hr := &hashingReader{r: r, h: sha256.New()}
 	rr := f.Parser.NewReader(hr, c.Info().Name)
+	last := time.Now()
 	for {
 		_, rerr := rr.Read()
 		if rerr == io.EOF {
@@ -418,8 +424,14 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 			break
 		}
 		n++
-		if n%1024 == 0 && ctx.Err() != nil {
-			return "", n, nil, ctx.Err()
+		if n%1024 == 0 {
+			if ctx.Err() != nil {
+				return "", n, nil, ctx.Err()
+			}
+			if time.Since(last) >= 10*time.Second {
+				f.Logger.Info("validating", "file", c.Info().Name, "records", n, "bytes", hr.n, "of", c.Info().Size)
+				last = time.Now()
+			}
 		}
 	}
 	// Hash the whole file even when parsing stopped early.

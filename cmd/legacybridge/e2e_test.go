@@ -219,3 +219,58 @@ func TestKill9MidRun(t *testing.T) {
 		t.Fatalf("third run: %v\n%s", err, out)
 	}
 }
+
+// TestRunUntilSIGTERM runs without --once: files dropped while it runs are
+// delivered, and SIGTERM stops it cleanly (exit 0).
+func TestRunUntilSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	root := repoRoot(t)
+	bin := buildBinary(t)
+	b, err := kafkabroker.Start(context.Background(), kafkabroker.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := t.TempDir()
+	drop := filepath.Join(dir, "drop")
+	os.MkdirAll(drop, 0o755)
+	cfg := writeConfig(t, dir, b.Addr(), root)
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	logf, _ := os.Create(filepath.Join(dir, "run.log"))
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Written while the bridge runs: picked up once stable.
+	os.WriteFile(filepath.Join(drop, "late.edi"), []byte(asn(7, 3)), 0o644)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n, _ := filepath.Glob(filepath.Join(drop, "archive", "*", "late.edi")); len(n) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			b, _ := os.ReadFile(filepath.Join(dir, "run.log"))
+			t.Fatalf("late.edi not delivered within 30 s; log:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("did not stop within 15 s of SIGTERM")
+	}
+	got := readAll(t, b.Addr(), "shipments", 3)
+	if len(got) != 3 {
+		t.Fatalf("%d events, want 3", len(got))
+	}
+}
