@@ -394,7 +394,11 @@ func (e *DeliveryError) Error() string {
 	default:
 		fmt.Fprint(&b, e.Err)
 	}
-	if h := hint(e.Err); h != "" {
+	h := hint(e.Err)
+	if h == "" && e.Err == nil && errors.Is(e.Ctx, context.DeadlineExceeded) {
+		h = "no answer from the brokers in time; check that they are reachable and healthy"
+	}
+	if h != "" {
 		b.WriteString("; ")
 		b.WriteString(h)
 	}

@@ -523,3 +523,53 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff (-want +got):\n%s", diff)
 	}
 }
+
+// A broker that accepts connections but never answers must not hang Emit
+// past its ctx, nor Close after it.
+func TestEmitSilentBroker(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // hold it open, say nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	e, err := NewEmitter(Config{Brokers: []string{l.Addr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = emitWithin(t, e, ctx, testMessage("t", 1))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer from the brokers in time") {
+		t.Errorf("Emit to a silent broker = %v, want context.DeadlineExceeded and a hint", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- e.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close hangs after Emit to a silent broker")
+	}
+}
