@@ -119,3 +119,27 @@ func BenchmarkDecode500MB(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.TotalAlloc)/float64(b.N)/1e6, "alloc-MB/op")
 }
+
+// BenchmarkTokenizer is NextSegment alone (no envelopes) over the same bytes.
+func BenchmarkTokenizer(b *testing.B) {
+	data := bench856(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		tok := NewTokenizer(bytes.NewReader(data))
+		n := 0
+		for {
+			_, err := tok.NextSegment()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 61500*11+4 {
+			b.Fatal("wrong count")
+		}
+	}
+}
