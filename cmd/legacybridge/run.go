@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
 
 	"legacybridge"
 	"legacybridge/bridges"
@@ -89,7 +94,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		log.Info("embedded Kafka broker started", "addr", b.Addr(), "data_dir", cfg.Kafka.EmbeddedDataDir,
 			"tail", "legacybridge tail --brokers "+b.Addr()+" --topic TOPIC --from-beginning")
 	}
-	em, err := kafka.NewEmitter(kafka.Config{Brokers: brokers, ClientID: cfg.Kafka.ClientID})
+	kc := kafka.Config{Brokers: brokers, ClientID: cfg.Kafka.ClientID, Logger: log.With("component", "kafka")}
+	if !cfg.Embedded() {
+		if kc.TLS, kc.SASL, err = kafkaSecurity(cfg.Kafka); err != nil {
+			return err
+		}
+	}
+	em, err := kafka.NewEmitter(kc, kafka.WithMetrics(reg))
 	if err != nil {
 		return err
 	}
@@ -260,4 +271,40 @@ func serveMetrics(addr string, reg *prometheus.Registry, h *healthState, log *sl
 		defer cancel()
 		srv.Shutdown(ctx)
 	}, nil
+}
+
+// kafkaSecurity builds TLS and SASL settings; secrets come from files or the
+// environment and are never logged.
+func kafkaSecurity(k config.Kafka) (*tls.Config, sasl.Mechanism, error) {
+	var tc *tls.Config
+	if t := k.TLS; t != nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+		if t.CAFile != "" {
+			pem, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("kafka.tls.ca_file %s: no PEM certificates in it", t.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if t.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("kafka.tls client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+	}
+	var mech sasl.Mechanism
+	if s := k.SASL; s != nil {
+		pw, err := s.Password()
+		if err != nil {
+			return nil, nil, err
+		}
+		mech = plain.Mechanism{Username: s.Username, Password: pw}
+	}
+	return tc, mech, nil
 }

@@ -44,6 +44,53 @@ type Kafka struct {
 	EmbeddedDataDir string `yaml:"embedded_data_dir"`
 	// ClientID sent to the brokers. Default "legacybridge".
 	ClientID string `yaml:"client_id"`
+	// TLS to the brokers. Default off.
+	TLS *TLS `yaml:"tls"`
+	// SASL authentication. Default none.
+	SASL *SASL `yaml:"sasl"`
+}
+
+// TLS settings for a client connection. Certificates are verified; there is
+// no option to skip verification.
+type TLS struct {
+	// CAFile is a PEM bundle of CAs to trust. Default: the system's.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate (mutual TLS).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+// SASL credentials. The password comes from the environment or a file,
+// never from the config text itself.
+type SASL struct {
+	// Mechanism: PLAIN (the only one supported today).
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// PasswordEnv names an environment variable holding the password.
+	PasswordEnv string `yaml:"password_env"`
+	// PasswordFile is a file holding the password (trailing newline ignored).
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Password reads the SASL password from its environment variable or file.
+func (s *SASL) Password() (string, error) {
+	switch {
+	case s.PasswordEnv != "":
+		v, ok := os.LookupEnv(s.PasswordEnv)
+		if !ok {
+			return "", fmt.Errorf("kafka.sasl.password_env: %s is not set", s.PasswordEnv)
+		}
+		return v, nil
+	case s.PasswordFile != "":
+		b, err := os.ReadFile(s.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("kafka.sasl.password_file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", errors.New("kafka.sasl: set password_env or password_file")
 }
 
 // Flow is one migrated integration flow.
@@ -193,6 +240,12 @@ func (c *Config) defaults() {
 		c.Kafka.EmbeddedDataDir = filepath.Join(c.StateDir, "kafka")
 	}
 	c.Kafka.EmbeddedDataDir = c.rel(c.Kafka.EmbeddedDataDir)
+	if t := c.Kafka.TLS; t != nil {
+		t.CAFile, t.CertFile, t.KeyFile = c.rel(t.CAFile), c.rel(t.CertFile), c.rel(t.KeyFile)
+	}
+	if s := c.Kafka.SASL; s != nil {
+		s.PasswordFile = c.rel(s.PasswordFile)
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
@@ -240,6 +293,23 @@ func (c *Config) Validate() error {
 		if b == "embedded" && len(c.Kafka.Brokers) > 1 {
 			add("kafka.brokers: \"embedded\" cannot be combined with other brokers")
 		}
+	}
+	if c.Embedded() && (c.Kafka.TLS != nil || c.Kafka.SASL != nil) {
+		add("kafka: tls and sasl apply to real brokers, not to the embedded one")
+	}
+	if s := c.Kafka.SASL; s != nil {
+		if !strings.EqualFold(s.Mechanism, "PLAIN") {
+			add("kafka.sasl.mechanism %q: only PLAIN is supported", s.Mechanism)
+		}
+		if s.Username == "" {
+			add("kafka.sasl.username is required")
+		}
+		if _, err := s.Password(); err != nil {
+			add("%v", err)
+		}
+	}
+	if t := c.Kafka.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		add("kafka.tls: cert_file and key_file go together")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

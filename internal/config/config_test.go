@@ -110,3 +110,31 @@ func TestSeed(t *testing.T) {
 		t.Fatal("seeded twice")
 	}
 }
+
+func TestSASLPasswordFromEnvOrFile(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	p := filepath.Join(dir, "lb.yaml")
+	os.WriteFile(p, []byte("kafka:\n  brokers: [k1:9093]\n  tls: {ca_file: ca.pem}\n  sasl: {mechanism: PLAIN, username: bridge, password_file: pw}\n"), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Kafka.SASL.Password(); err != nil || got != "s3cret" {
+		t.Fatalf("password = %q, %v", got, err)
+	}
+	if c.Kafka.TLS.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Fatalf("ca_file not resolved: %q", c.Kafka.TLS.CAFile)
+	}
+	s := &SASL{Mechanism: "PLAIN", Username: "u", PasswordEnv: "LB_TEST_PW_UNSET"}
+	os.Unsetenv("LB_TEST_PW_UNSET")
+	if _, err := s.Password(); err == nil || !strings.Contains(err.Error(), "LB_TEST_PW_UNSET") {
+		t.Fatalf("unset env: %v", err)
+	}
+	t.Setenv("LB_TEST_PW", "from-env")
+	s.PasswordEnv = "LB_TEST_PW"
+	if got, _ := s.Password(); got != "from-env" {
+		t.Fatalf("env password = %q", got)
+	}
+}
