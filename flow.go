@@ -66,7 +66,8 @@ type Summary struct {
 	Skipped     int // records no mapping applied to
 }
 
-func (s *Summary) add(o Summary) {
+// Add adds o to s.
+func (s *Summary) Add(o Summary) {
 	s.Files += o.Files
 	s.Archived += o.Archived
 	s.Duplicates += o.Duplicates
@@ -162,7 +163,7 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 	idle := 0
 	for {
 		s, err := f.pollOnce(ctx, ctx, 5)
-		total.add(s)
+		total.Add(s)
 		if err != nil {
 			return total, err
 		}
@@ -196,7 +197,7 @@ func (f *Flow) pollOnce(ctx, stop context.Context, attempts int) (Summary, error
 			continue
 		}
 		s, perr := f.processWithRetry(ctx, stop, c, attempts)
-		sum.add(s)
+		sum.Add(s)
 		if perr != nil {
 			return sum, perr
 		}

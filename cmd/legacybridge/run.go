@@ -173,14 +173,7 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error,
 	var total legacybridge.Summary
 	failed := len(startErrs)
 	for _, r := range results {
-		s := r.sum
-		total.Files += s.Files
-		total.Archived += s.Archived
-		total.Duplicates += s.Duplicates
-		total.Quarantined += s.Quarantined
-		total.Events += s.Events
-		total.DeadLetters += s.DeadLetters
-		total.Skipped += s.Skipped
+		total.Add(r.sum)
 		if r.err != nil {
 			failed++
 			log.Error("flow stopped with an error", "flow", r.name, "err", r.err)
