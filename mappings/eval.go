@@ -18,9 +18,10 @@ type value struct {
 }
 
 type evalCtx struct {
-	m   *Mapping
-	rec *legacybridge.Record
-	doc *doc
+	m     *Mapping
+	rec   *legacybridge.Record
+	doc   *doc
+	track map[string]int // when set: output field → segment index it came from
 }
 
 func (c *evalCtx) isGroup(tag string) bool {
@@ -250,6 +251,9 @@ func (f *exprField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
 	if err != nil {
 		return nil, c.fail(at.String(), v.seg, err)
 	}
+	if c.track != nil && v.v != nil && v.seg >= 0 {
+		c.track[at.String()] = v.seg
+	}
 	return finalize(v.v), nil
 }
 
@@ -331,6 +335,9 @@ func (f *eachField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
 			if err != nil {
 				return nil, c.fail(el.String(), ev.seg, err)
 			}
+			if c.track != nil && ev.v != nil && ev.seg >= 0 {
+				c.track[el.String()] = ev.seg
+			}
 			v = finalize(ev.v)
 		}
 		if err != nil {
@@ -387,4 +394,27 @@ func (c *evalCtx) fail(fieldPath string, seg int, err error) error {
 		}
 	}
 	return e
+}
+
+// segmentOf finds the segment behind an output field for a schema failure:
+// the field's own segment, else the first segment of the values inside it
+// (a missing key's object). It re-evaluates the data with tracking on, so
+// it costs nothing until a record fails its schema.
+func (c *evalCtx) segmentOf(root scope, field string) int {
+	t := &evalCtx{m: c.m, rec: c.rec, doc: c.doc, track: map[string]int{}}
+	if _, err := c.m.data.eval(t, root, nil); err != nil {
+		return -1
+	}
+	if i, ok := t.track[field]; ok {
+		return i
+	}
+	best := -1
+	for k, i := range t.track {
+		if field == "" || strings.HasPrefix(k, field+".") || strings.HasPrefix(k, field+"[") {
+			if best < 0 || i < best {
+				best = i
+			}
+		}
+	}
+	return best
 }

@@ -576,11 +576,16 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 		data = map[string]any{}
 	}
 	if err := m.et.Validate(data); err != nil {
-		e := c.fail("", -1, err)
 		var se *SchemaError
-		if errors.As(err, &se) {
-			e.(*Error).Field, e.(*Error).Keyword = se.Field, se.Keyword
+		if !errors.As(err, &se) {
+			return nil, c.fail("", -1, err)
 		}
+		parent := se.Field
+		if se.Keyword == "required" {
+			parent = parentField(se.Field)
+		}
+		e := c.fail(se.Field, c.segmentOf(root, parent), err).(*Error)
+		e.Keyword = se.Keyword
 		return nil, e
 	}
 	var buf bytes.Buffer
@@ -591,6 +596,15 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 	}
 	ev.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	return []legacybridge.Event{ev}, nil
+}
+
+// parentField strips the last key or index: lines[1].uom → lines[1].
+func parentField(f string) string {
+	i := strings.LastIndexAny(f, ".[")
+	if i < 0 {
+		return ""
+	}
+	return f[:i]
 }
 
 // asTime reads an event time: a time from datetime, or RFC 3339 text, or a

@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,12 +46,13 @@ func TestSchemaFailure(t *testing.T) {
 		segs    []string
 		field   string
 		keyword string
+		segment string // the segment the error points at
 	}{
-		{"pattern", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "CUR*BY*usd", "PO1*1*1*EA***BP*A", "SE*5*0001"}, "currency", "pattern"},
-		{"required", []string{"ST*850*0001", "BEG*00*SA*PO1", "PO1*1*1*EA***BP*A", "SE*4*0001"}, "orderDate", "required"},
-		{"required in array", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "PO1*1*1*EA***BP*A", "PO1*2*1", "SE*5*0001"}, "lines[1].uom", "required"},
-		{"minItems", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "SE*3*0001"}, "lines", "required"},
-		{"anyOf", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "PO1*1*1*EA", "SE*4*0001"}, "lines[0]", "anyOf"},
+		{"pattern", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "CUR*BY*usd", "PO1*1*1*EA***BP*A", "SE*5*0001"}, "currency", "pattern", "5 CUR"},
+		{"required", []string{"ST*850*0001", "BEG*00*SA*PO1", "PO1*1*1*EA***BP*A", "SE*4*0001"}, "orderDate", "required", "4 BEG"},
+		{"required in array", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "PO1*1*1*EA***BP*A", "PO1*2*1", "SE*5*0001"}, "lines[1].uom", "required", "6 PO1"},
+		{"minItems", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "SE*3*0001"}, "lines", "required", "4 BEG"},
+		{"anyOf", []string{"ST*850*0001", "BEG*00*SA*PO1**20240115", "PO1*1*1*EA", "SE*4*0001"}, "lines[0]", "anyOf", "5 PO1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := x12Record("850", c.segs...)
@@ -70,8 +72,8 @@ func TestSchemaFailure(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("%v does not wrap a *SchemaError", err)
 			}
-			got := [2]string{me.Field, me.Keyword}
-			if diff := cmp.Diff([2]string{c.field, c.keyword}, got); diff != "" {
+			got := [3]string{me.Field, me.Keyword, fmt.Sprint(me.Segment, " ", me.Tag)}
+			if diff := cmp.Diff([3]string{c.field, c.keyword, c.segment}, got); diff != "" {
 				t.Errorf("field, keyword (-want +got):\n%s\nerror: %v", diff, err)
 			}
 			for _, s := range []string{"hand.edi", "segment 3 (ST)", c.field, "schema keyword " + c.keyword, "com.legacybridge.purchase.order.v1"} {

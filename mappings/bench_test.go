@@ -1,0 +1,128 @@
+package mappings
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// reference times f (ns per call) in this run, before the measured loop
+// (b.Loop resets the timer on its first call). testing.Benchmark cannot
+// be nested in a running benchmark.
+func reference(b *testing.B, f func() error) float64 {
+	b.Helper()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < 200*time.Millisecond {
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
+}
+
+// big856 builds one 856 with orders×items item loops, items interleaved
+// across orders (each item names its order by HL02).
+func big856(orders, items int) []string {
+	segs := []string{"ST*856*0001", "BSN*00*SHIP-BIG*20240115*1200",
+		"HL*1**S", "TD1*CTN25*12****G*486.5*LB", "TD5*B*2*ODFL*M*OLD DOMINION", "REF*BM*BOL1", "DTM*011*20240115*1100",
+		"N1*SF*ACME PLANT*92*P2", "N3*1400 INDUSTRIAL PKWY", "N4*DAYTON*OH*45414*US",
+		"N1*ST*NORTHWIND DC*92*DC7", "N3*88 LOGISTICS WAY", "N4*LOUISVILLE*KY*40218*US"}
+	id := 1
+	for o := 0; o < orders; o++ {
+		id++
+		segs = append(segs, fmt.Sprintf("HL*%d*1*O", id), fmt.Sprintf("PRF*PO-%d***20240110", o))
+	}
+	for i := 0; i < orders*items; i++ {
+		id++
+		parent := 2 + i%orders
+		segs = append(segs, fmt.Sprintf("HL*%d*%d*I", id, parent),
+			fmt.Sprintf("LIN*%d*BP*NW-%05d*VP*AC-%05d*LT*L%d", i+1, i, i, i),
+			fmt.Sprintf("SN1**%d.5*EA", i+1),
+			fmt.Sprintf("PID*F****PART %d", i))
+	}
+	segs = append(segs, fmt.Sprintf("CTT*%d", id), fmt.Sprintf("SE*%d*0001", len(segs)+2))
+	return segs
+}
+
+// BenchmarkMap856 maps one 856 with 100 items (10 orders × 10). The
+// reference, measured in the same run, is encoding/json marshalling the same
+// record (about what carrying it whole, as the generic mapper does, costs).
+func BenchmarkMap856(b *testing.B) {
+	m := demoMapping(b, "x12-856-shipment-notice.yaml")
+	rec := x12Record("856", big856(10, 10)...)
+	if _, err := m.Map(rec); err != nil {
+		b.Fatal(err)
+	}
+	ref := reference(b, func() error { _, err := json.Marshal(rec); return err })
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(1e9/perOp, "events/s")
+	b.ReportMetric(100*1e9/perOp, "items/s")
+	b.ReportMetric(perOp/ref, "x_json_marshal_of_record")
+}
+
+// BenchmarkMapInventory maps one fixed-width movement record.
+func BenchmarkMapInventory(b *testing.B) {
+	m := demoMapping(b, "inventory-movement.yaml")
+	rec := fwRecord(map[string]any{
+		"transaction_id": int64(784501), "item": "BRG-6204-2RS", "transaction_type": "RCPT",
+		"quantity": json.Number("250.000"), "uom": "EA", "transacted_at": "2024-01-15T06:12:04-06:00",
+		"from_subinventory": "RECV", "from_locator": "DOCK-01", "to_subinventory": "STORES", "to_locator": "A-01-03-B",
+	})
+	rec.Envelope["run_id"] = "0000004711"
+	if _, err := m.Map(rec); err != nil {
+		b.Fatal(err)
+	}
+	ref := reference(b, func() error { _, err := json.Marshal(rec); return err })
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(1e9/perOp, "events/s")
+	b.ReportMetric(perOp/ref, "x_json_marshal_of_record")
+}
+
+// TestBig856 checks the benchmark's input maps as intended: 10 orders with
+// 10 items each, each item under the order its HL02 names.
+func TestBig856(t *testing.T) {
+	m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	evs, err := m.Map(x12Record("856", big856(10, 10)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Orders []struct {
+			PO    string `json:"purchaseOrderNumber"`
+			Items []struct {
+				Line string `json:"lineNumber"`
+			} `json:"items"`
+		} `json:"orders"`
+	}
+	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Orders) != 10 {
+		t.Fatalf("%d orders, want 10", len(d.Orders))
+	}
+	for o, ord := range d.Orders {
+		if len(ord.Items) != 10 {
+			t.Fatalf("order %s: %d items, want 10", ord.PO, len(ord.Items))
+		}
+		for k, it := range ord.Items {
+			if want := fmt.Sprint(o + 1 + 10*k); it.Line != want {
+				t.Errorf("order %s item %d: line %s, want %s", ord.PO, k, it.Line, want)
+			}
+		}
+	}
+}
