@@ -22,6 +22,7 @@ type evalCtx struct {
 	rec   *legacybridge.Record
 	doc   *doc
 	track map[string]int // when set: output field → segment index it came from
+	at    []pathElem     // the output field being built
 }
 
 func (c *evalCtx) isGroup(tag string) bool {
@@ -188,33 +189,37 @@ func finalize(v any) any {
 	return fmt.Sprint(v)
 }
 
-// fpath is an output field path, rendered only for errors.
-type fpath struct {
-	parent *fpath
-	key    string
-	idx    int // >= 0 for an array element
+// pathElem is one step of the output field being built: a key, or an
+// array index (idx >= 0). evalCtx keeps them on a stack, rendered only for
+// errors, so building the data allocates no paths.
+type pathElem struct {
+	key string
+	idx int
 }
 
-func (p *fpath) child(key string) *fpath { return &fpath{parent: p, key: key, idx: -1} }
-func (p *fpath) elem(i int) *fpath       { return &fpath{parent: p, idx: i} }
+func (c *evalCtx) push(key string) { c.at = append(c.at, pathElem{key, -1}) }
+func (c *evalCtx) pushIdx(i int)   { c.at = append(c.at, pathElem{idx: i}) }
+func (c *evalCtx) pop()            { c.at = c.at[:len(c.at)-1] }
 
-func (p *fpath) String() string {
-	if p == nil {
-		return ""
+// where renders the current output field: orders[0].items[1].quantity.
+func (c *evalCtx) where() string {
+	var b strings.Builder
+	for _, p := range c.at {
+		if p.idx >= 0 {
+			b.WriteString("[" + strconv.Itoa(p.idx) + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p.key)
 	}
-	s := p.parent.String()
-	if p.idx >= 0 {
-		return s + "[" + strconv.Itoa(p.idx) + "]"
-	}
-	if s == "" {
-		return p.key
-	}
-	return s + "." + p.key
+	return b.String()
 }
 
 // A field produces one output value; nil means absent (the key is left out).
 type field interface {
-	eval(c *evalCtx, s scope, at *fpath) (any, error)
+	eval(c *evalCtx, s scope) (any, error)
 }
 
 type exprField struct{ e *expr }
@@ -246,23 +251,25 @@ type withField struct {
 	obj  *objField
 }
 
-func (f *exprField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+func (f *exprField) eval(c *evalCtx, s scope) (any, error) {
 	v, err := c.eval(s, f.e)
 	if err != nil {
-		return nil, c.fail(at.String(), v.seg, err)
+		return nil, c.fail(c.where(), v.seg, err)
 	}
 	if c.track != nil && v.v != nil && v.seg >= 0 {
-		c.track[at.String()] = v.seg
+		c.track[c.where()] = v.seg
 	}
 	return finalize(v.v), nil
 }
 
-func (f *constField) eval(*evalCtx, scope, *fpath) (any, error) { return f.v, nil }
+func (f *constField) eval(*evalCtx, scope) (any, error) { return f.v, nil }
 
-func (f *objField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+func (f *objField) eval(c *evalCtx, s scope) (any, error) {
 	out := make(map[string]any, len(f.keys))
 	for i, k := range f.keys {
-		v, err := f.vals[i].eval(c, s, at.child(k))
+		c.push(k)
+		v, err := f.vals[i].eval(c, s)
+		c.pop()
 		if err != nil {
 			return nil, err
 		}
@@ -276,10 +283,12 @@ func (f *objField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
 	return out, nil
 }
 
-func (f *listField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+func (f *listField) eval(c *evalCtx, s scope) (any, error) {
 	var out []any
 	for i, it := range f.items {
-		v, err := it.eval(c, s, at.elem(i))
+		c.pushIdx(i)
+		v, err := it.eval(c, s)
+		c.pop()
 		if err != nil {
 			return nil, err
 		}
@@ -311,35 +320,13 @@ func (c *evalCtx) selectScopes(s scope, sel []step, limit int) []scope {
 	return c.doc.selectAll(cur, last, c.isGroup(last.tag), limit)
 }
 
-func (f *eachField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+func (f *eachField) eval(c *evalCtx, s scope) (any, error) {
 	scopes := c.selectScopes(s, f.sel, 0)
 	out := make([]any, 0, len(scopes))
 	for _, sc := range scopes {
-		el := at.elem(len(out))
-		if f.when != nil {
-			ok, err := c.holds(sc, f.when, el)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
-		}
-		var v any
-		var err error
-		if f.obj != nil {
-			v, err = f.obj.eval(c, sc, el)
-		} else {
-			var ev value
-			ev, err = c.eval(sc, f.val)
-			if err != nil {
-				return nil, c.fail(el.String(), ev.seg, err)
-			}
-			if c.track != nil && ev.v != nil && ev.seg >= 0 {
-				c.track[el.String()] = ev.seg
-			}
-			v = finalize(ev.v)
-		}
+		c.pushIdx(len(out))
+		v, err := f.elem(c, sc)
+		c.pop()
 		if err != nil {
 			return nil, err
 		}
@@ -353,31 +340,44 @@ func (f *eachField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
 	return out, nil
 }
 
-func (f *withField) eval(c *evalCtx, s scope, at *fpath) (any, error) {
+func (f *eachField) elem(c *evalCtx, sc scope) (any, error) {
+	if f.when != nil {
+		ok, err := c.holds(sc, f.when)
+		if err != nil || !ok {
+			return nil, err
+		}
+	}
+	if f.obj != nil {
+		return f.obj.eval(c, sc)
+	}
+	return (&exprField{f.val}).eval(c, sc)
+}
+
+func (f *withField) eval(c *evalCtx, s scope) (any, error) {
 	if f.when == nil {
 		scopes := c.selectScopes(s, f.sel, 1)
 		if len(scopes) == 0 {
 			return nil, nil
 		}
-		return f.obj.eval(c, scopes[0], at)
+		return f.obj.eval(c, scopes[0])
 	}
 	for _, sc := range c.selectScopes(s, f.sel, 0) {
-		ok, err := c.holds(sc, f.when, at)
+		ok, err := c.holds(sc, f.when)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			return f.obj.eval(c, sc, at)
+			return f.obj.eval(c, sc)
 		}
 	}
 	return nil, nil
 }
 
 // holds evaluates a when: expression: true when it yields a value.
-func (c *evalCtx) holds(s scope, e *expr, at *fpath) (bool, error) {
+func (c *evalCtx) holds(s scope, e *expr) (bool, error) {
 	v, err := c.eval(s, e)
 	if err != nil {
-		return false, c.fail(at.String(), v.seg, fmt.Errorf("when: %w", err))
+		return false, c.fail(c.where(), v.seg, fmt.Errorf("when: %w", err))
 	}
 	return v.v != nil, nil
 }
@@ -402,7 +402,7 @@ func (c *evalCtx) fail(fieldPath string, seg int, err error) error {
 // it costs nothing until a record fails its schema.
 func (c *evalCtx) segmentOf(root scope, field string) int {
 	t := &evalCtx{m: c.m, rec: c.rec, doc: c.doc, track: map[string]int{}}
-	if _, err := c.m.data.eval(t, root, nil); err != nil {
+	if _, err := c.m.data.eval(t, root); err != nil {
 		return -1
 	}
 	if i, ok := t.track[field]; ok {

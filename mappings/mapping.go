@@ -328,7 +328,7 @@ func (m *Mapping) compileField(n *yaml.Node, where string) field {
 			}
 			return nil
 		case "!!int", "!!float":
-			return &constField{json.Number(n.Value)}
+			return m.constNumber(n, where)
 		case "!!bool":
 			return &constField{n.Value == "true"}
 		}
@@ -356,6 +356,15 @@ func (m *Mapping) compileField(n *yaml.Node, where string) field {
 	}
 	m.problemAt(n, where, "want an expression, a list or a mapping")
 	return nil
+}
+
+// constNumber is a YAML number written as a JSON number (not 0x1F, .inf).
+func (m *Mapping) constNumber(n *yaml.Node, where string) field {
+	if !numberRe.MatchString(n.Value) {
+		m.problemAt(n, where, "%s is not a JSON number", n.Value)
+		return nil
+	}
+	return &constField{json.Number(n.Value)}
 }
 
 func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[string]*yaml.Node) field {
@@ -387,7 +396,7 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 		}
 		switch v.Tag {
 		case "!!int", "!!float":
-			return &constField{json.Number(v.Value)}
+			return m.constNumber(v, where)
 		case "!!bool":
 			return &constField{v.Value == "true"}
 		case "!!null":
@@ -568,7 +577,7 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 			return nil, c.fail("time", tv.seg, err)
 		}
 	}
-	data, err := m.data.eval(c, root, nil)
+	data, err := m.data.eval(c, root)
 	if err != nil {
 		return nil, err
 	}
@@ -588,13 +597,11 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 		e.Keyword = se.Keyword
 		return nil, e
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(data); err != nil {
+	b, err := appendJSON(make([]byte, 0, 1024), data)
+	if err != nil {
 		return nil, c.fail("", -1, err)
 	}
-	ev.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	ev.Data = b
 	return []legacybridge.Event{ev}, nil
 }
 

@@ -37,7 +37,7 @@ func evalOn(t *testing.T, rec legacybridge.Record, groups map[string]map[string]
 		c.doc, root = d, scope{n: d.root}
 	}
 	f := &exprField{e}
-	return f.eval(c, root, nil)
+	return f.eval(c, root)
 }
 
 func fwRecord(fields map[string]any) legacybridge.Record {
