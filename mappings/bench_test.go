@@ -126,3 +126,34 @@ func TestBig856(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentMap: a Mapping is shared by goroutines (run with -race).
+func TestConcurrentMap(t *testing.T) {
+	m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	rec := x12Record("856", big856(3, 4)...)
+	want, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				got, err := m.Map(rec)
+				if err == nil && string(got[0].Data) != string(want[0].Data) {
+					err = fmt.Errorf("data differs between calls")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
