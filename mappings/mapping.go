@@ -240,6 +240,7 @@ func (m *Mapping) compile(sp *spec, reg *Registry) {
 			break
 		}
 		m.data = m.compileObject(n, "data")
+		m.checkAgainstSchema()
 	}
 }
 

@@ -178,6 +178,21 @@ data:
   m: upper(BEG03)
   n: BEG03 | lookup(uom, ZZ)
 `
+	srcTypo := strings.Replace(poHead, "test-850", "typo", 1) + `
+data:
+  purchaseOrderNumber: BEG03
+  purchaseOrderNumbr: BEG03
+  lines:
+    each: PO1
+    fields:
+      quantity: PO102
+      untiPrice: PO104
+  parties:
+    each: N1
+    fields:
+      address: {city: N401, zip: N403}
+  source: {standard: {const: x12}, sendr: {id: BEG03}}
+`
 	m, err := Parse("broken.yaml", []byte(src), testRegistry(t))
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +232,24 @@ data:
 	if _, err := m.Map(x12Record("850")); err == nil {
 		t.Error("Map ran a mapping with problems")
 	}
+	typo, err := Parse("typo.yaml", []byte(srcTypo), testRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range typo.Validate() {
+		s := p.Error()
+		got = append(got, s[:strings.Index(s, " is not a property")])
+	}
+	want := []string{
+		`typo.yaml: data.purchaseOrderNumbr: "purchaseOrderNumbr"`,
+		`typo.yaml: data.lines.untiPrice: "untiPrice"`,
+		`typo.yaml: data.parties.address.zip: "zip"`,
+		`typo.yaml: data.source.sendr: "sendr"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("misspelt keys (-want +got):\n%s", diff)
+	}
 }
 
 func TestUnknownKeysAreErrors(t *testing.T) {
@@ -234,7 +267,7 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 func TestLoadReportsProblems(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "m.yaml")
-	if err := os.WriteFile(p, []byte(poHead+"data:\n  purchaseOrderNumber: BEG03 | nope\n  x: fields.y\n"), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(poHead+"data:\n  purchaseOrderNumber: BEG03 | nope\n  currency: fields.y\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Loader{Registry: testRegistry(t)}.Load(p)

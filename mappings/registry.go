@@ -25,6 +25,7 @@ var canonicalSchemas embed.FS
 // concurrent use once built.
 type Registry struct {
 	types map[string]*EventType
+	docs  map[string]any // every schema document by $id, for static checks
 }
 
 // EventType is one canonical event type: its name (the CloudEvents type),
@@ -34,6 +35,7 @@ type EventType struct {
 	SchemaURI string
 	raw       []byte
 	schema    *jsonschema.Schema
+	reg       *Registry
 }
 
 // Canonical returns a registry of the event types whose schemas are embedded
@@ -61,6 +63,7 @@ func NewRegistry(fsys fs.FS) (*Registry, error) {
 		raw      []byte
 	}
 	var types []entry
+	docs := map[string]any{}
 	add := func(file string, isType bool) error {
 		raw, err := fs.ReadFile(fsys, file)
 		if err != nil {
@@ -82,6 +85,7 @@ func NewRegistry(fsys fs.FS) (*Registry, error) {
 			}
 			types = append(types, entry{name, id, raw})
 		}
+		docs[id] = doc
 		if err := c.AddResource(id, doc); err != nil {
 			return fmt.Errorf("mappings: schema %s: %w", file, err)
 		}
@@ -101,13 +105,13 @@ func NewRegistry(fsys fs.FS) (*Registry, error) {
 			}
 		}
 	}
-	r := &Registry{types: map[string]*EventType{}}
+	r := &Registry{types: map[string]*EventType{}, docs: docs}
 	for _, e := range types {
 		s, err := c.Compile(e.id)
 		if err != nil {
 			return nil, fmt.Errorf("mappings: schema of %s: %w", e.name, err)
 		}
-		r.types[e.name] = &EventType{Name: e.name, SchemaURI: e.id, raw: e.raw, schema: s}
+		r.types[e.name] = &EventType{Name: e.name, SchemaURI: e.id, raw: e.raw, schema: s, reg: r}
 	}
 	return r, nil
 }
