@@ -168,8 +168,12 @@ func (c *evalCtx) datetime(s scope, v value, arg source) (time.Time, error) {
 			return time.Time{}, err
 		}
 	}
+	loc := c.m.loc
+	if t, ok := v.v.(time.Time); ok {
+		loc = t.Location() // a typed date keeps its own zone
+	}
 	y, mo, day := d.Date()
-	return time.Date(y, mo, day, 0, 0, 0, int(clock), c.m.loc), nil
+	return time.Date(y, mo, day, 0, 0, 0, int(clock), loc), nil
 }
 
 // finalize turns an intermediate scalar into a JSON value.

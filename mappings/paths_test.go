@@ -99,6 +99,38 @@ func TestX12Paths(t *testing.T) {
 	}
 }
 
+// TestEDIFACTPaths: the same paths work on EDIFACT messages, where
+// qualifiers sit in components (DTM+137:20240115:102).
+func TestEDIFACTPaths(t *testing.T) {
+	rec := x12Record("ORDERS", "UNH*1*ORDERS>D>96A>UN", "BGM*220*PO-77*9",
+		"DTM*2>20240120>102", "DTM*137>20240115>102",
+		"NAD*BY*5412345000013>>9", "NAD*SU*4012345500004>>9",
+		"LIN*1**4000862141404>SRS", "QTY*21>48", "UNS*S", "UNT*9*1")
+	rec.Format = "edifact"
+	groups := map[string]map[string]bool{"LIN": {"UNS": true}}
+	for _, c := range []struct {
+		expr string
+		want any
+	}{
+		{"BGM02", "PO-77"},
+		{"DTM[DTM01-1=137]/DTM01-2 | date", "2024-01-15"},
+		{"DTM[DTM01-1=2]/DTM01-2 | date", "2024-01-20"},
+		{"NAD[NAD01=SU]/NAD02-1", "4012345500004"},
+		{"NAD[NAD01=SU]/NAD02-3", "9"},
+		{"LIN/QTY[QTY01-1=21]/QTY01-2 | number", json.Number("48")},
+		{"QTY01-2", nil}, // inside the LIN group only
+	} {
+		got, err := evalOn(t, rec, groups, nil, nil, c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", c.expr, diff)
+		}
+	}
+}
+
 // TestDatetimeSameSegment: datetime's time argument is read from the
 // segment the date came from when it names an element of that segment.
 func TestDatetimeSameSegment(t *testing.T) {

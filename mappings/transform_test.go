@@ -133,6 +133,7 @@ func TestTransforms(t *testing.T) {
 		{expr: "fields.date8 | datetime(fields.missing)", want: "2011-12-06T00:00:00Z"},
 		{expr: "fields.date8 | datetime(fields.badTime)", err: "no such time"},
 		{expr: "fields.at | datetime", want: "2024-01-15T06:12:04-06:00"},
+		{expr: "fields.at | datetime(fields.hhmm)", want: "2024-01-15T14:24:00-06:00"}, // the date's own zone
 		{expr: "envelope.exported_at | datetime", want: "2024-01-15T22:15:00-06:00"},
 		{expr: "fields.date8 | datetime('0930')", want: "2011-12-06T09:30:00Z"},
 		{expr: "fields.uom | lookup(uom)", want: "each"},
