@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"legacybridge"
+	"legacybridge/parsers/x12"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -187,5 +190,45 @@ func TestEventsMatchSchemas(t *testing.T) {
 				t.Errorf("%s[%d]: %v", f, i, err)
 			}
 		}
+	}
+}
+
+// TestCase16Shape maps transactions shaped like the case 16 generator's
+// (parsers CASES.md: many small 856s in one interchange) through the real
+// parser, record by record.
+func TestCase16Shape(t *testing.T) {
+	m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	var b strings.Builder
+	b.WriteString("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*U*00401*000000001*0*P*>~\n")
+	b.WriteString("GS*SH*SENDERID*RECEIVERID*20240115*1200*1*X*004010~\n")
+	const n = 50
+	for i := 1; i <= n; i++ {
+		c := fmt.Sprintf("%09d", i)
+		fmt.Fprintf(&b, "ST*856*%s~\nBSN*00*SHIP%s*20240115*1200~\nHL*1**S~\nTD1*CTN*1~\nHL*2*1*O~\nPRF*PO%s~\n"+
+			"HL*3*2*I~\nLIN**BP*ITEM-A~\nSN1**10*EA~\nCTT*1~\nSE*11*%s~\n", c, c, c, c)
+	}
+	fmt.Fprintf(&b, "GE*%d*1~\nIEA*1*000000001~\n", n)
+	rr := x12.Parser{}.NewReader(strings.NewReader(b.String()), "case16.edi")
+	count := 0
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := m.Map(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count++
+		want := fmt.Sprintf(`{"issuedAt":"2024-01-15T12:00:00Z","orders":[{"items":[{"buyerPartNumber":"ITEM-A","quantityShipped":10,"uom":"each"}],"purchaseOrderNumber":"PO%09d"}],"packaging":{"code":"CTN","quantity":1},"purpose":"original","shipmentId":"SHIP%09d","source":{"applicationReceiver":"RECEIVERID","applicationSender":"SENDERID","documentType":"856","file":"case16.edi","groupControlNumber":"1","interchangeControlNumber":"000000001","receiver":{"id":"RECEIVERID","qualifier":"ZZ"},"recordIndex":%d,"sender":{"id":"SENDERID","qualifier":"ZZ"},"standard":"x12","transactionControlNumber":"%09d","version":"004010"}}`, count, count, count-1, count)
+		if got := string(evs[0].Data); got != want {
+			t.Fatalf("transaction %d:\ngot  %s\nwant %s", count, got, want)
+		}
+	}
+	if count != n {
+		t.Errorf("%d events, want %d", count, n)
 	}
 }
