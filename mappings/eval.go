@@ -34,7 +34,7 @@ func (c *evalCtx) isGroup(tag string) bool {
 }
 
 // operand evaluates a source.
-func (c *evalCtx) operand(s scope, src source, _ int) (value, error) {
+func (c *evalCtx) operand(s scope, src source) (value, error) {
 	switch src := src.(type) {
 	case literal:
 		return value{src.v, -1}, nil
@@ -44,7 +44,7 @@ func (c *evalCtx) operand(s scope, src source, _ int) (value, error) {
 		var b strings.Builder
 		seg := -1
 		for _, p := range src.parts {
-			v, err := c.operand(s, p, -1)
+			v, err := c.operand(s, p)
 			if err != nil {
 				return value{nil, -1}, err
 			}
@@ -123,7 +123,7 @@ func present(v any, seg int) value {
 }
 
 func (c *evalCtx) eval(s scope, e *expr) (value, error) {
-	v, err := c.operand(s, e.src, -1)
+	v, err := c.operand(s, e.src)
 	if err != nil {
 		return v, err
 	}
@@ -158,7 +158,7 @@ func (c *evalCtx) datetime(s scope, v value, arg source) (time.Time, error) {
 	if p, ok := arg.(*path); ok && p.kind == pathSegment && len(p.steps) == 0 && v.seg >= 0 && c.doc.segs[v.seg].Tag == p.elem.tag {
 		tv = present(elementValue(c.doc.segs[v.seg], p.elem), v.seg)
 	} else if arg != nil {
-		if tv, err = c.operand(s, arg, -1); err != nil {
+		if tv, err = c.operand(s, arg); err != nil {
 			return time.Time{}, err
 		}
 	}

@@ -2,7 +2,6 @@ package mappings
 
 import (
 	"fmt"
-	"sort"
 
 	"legacybridge"
 )
@@ -238,9 +237,4 @@ func componentOf(e legacybridge.Element, comp int) string {
 		return e.Value()
 	}
 	return e.Component(comp)
-}
-
-// sortScopes orders scopes by document position.
-func sortScopes(ss []scope) {
-	sort.SliceStable(ss, func(i, j int) bool { return ss[i].n.lo < ss[j].n.lo })
 }

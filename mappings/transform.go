@@ -114,7 +114,7 @@ func (t *transform) apply(c *evalCtx, s scope, v value) (value, error) {
 		case "required":
 			return v, ErrRequired
 		case "default":
-			return c.operand(s, t.arg, -1)
+			return c.operand(s, t.arg)
 		}
 		return v, nil
 	}
