@@ -6,6 +6,8 @@
 package main
 
 import (
+	_ "time/tzdata" // mapping and layout time zones work on hosts without zoneinfo
+
 	"context"
 	"errors"
 	"flag"

@@ -32,8 +32,12 @@ func newParser(pc config.Parser) (legacybridge.Parser, error) {
 func newMappers(fc config.Flow) ([]legacybridge.Mapper, error) {
 	var out []legacybridge.Mapper
 	var errs []error
+	loader, err := canonicalLoader()
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range fc.Mappings {
-		m, err := mappings.Load(p)
+		m, err := loader.Load(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -70,9 +74,23 @@ func (deadLetterAll) Map(rec legacybridge.Record) ([]legacybridge.Event, error) 
 	return nil, fmt.Errorf("%s: no mapping for %s record type %q (unmapped: dead-letter)", rec.Pos, rec.Format, rec.Type)
 }
 
+// canonicalLoader loads mapping files against the canonical event types
+// (schemas compiled once per call).
+func canonicalLoader() (mappings.Loader, error) {
+	reg, err := mappings.Canonical()
+	if err != nil {
+		return mappings.Loader{}, fmt.Errorf("event type registry: %w", err)
+	}
+	return mappings.Loader{Registry: reg}, nil
+}
+
 // validateAll checks the config, then every layout and mapping it names.
 func validateAll(cfg *config.Config) error {
 	var errs []error
+	loader, err := canonicalLoader()
+	if err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -85,7 +103,7 @@ func validateAll(cfg *config.Config) error {
 			}
 		}
 		for _, p := range fc.Mappings {
-			m, err := mappings.Load(p)
+			m, err := loader.Load(p)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("flow %q: %w", fc.Name, err))
 				continue
