@@ -42,7 +42,11 @@
 // except in BIN data; when the terminator is CR or LF, a line break inside
 // the ISA is an error ("ISA shorter than 106 characters"). Whitespace between
 // a terminator and the next tag is skipped. A UTF-8 BOM at the start is
-// skipped; offsets still count it.
+// skipped; offsets still count it. After an IEA, a run of NUL bytes, DOS
+// end-of-file bytes (0x1A) and whitespace up to the end of input is padding
+// (as Windows and mainframe systems write it), not a segment; padding
+// followed by anything else is an ErrBadSegment error and decoding goes on
+// with what follows.
 //
 // The ISA must be fixed-width as X12.5 defines it (ISA01 2, ISA02 10, ISA03 2,
 // ISA04 10, ISA05 2, ISA07 2 characters; ISA09 6, ISA10 4, ISA12 5, ISA13 9

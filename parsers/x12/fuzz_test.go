@@ -14,6 +14,8 @@ import (
 func FuzzDecoder(f *testing.F) {
 	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*^*00501*000000001*0*P*:~GS*PO*S*R*20240115*1200*1*X*005010~ST*850*0001~BIN*3*a~b~SE*3*0001~GE*1*1~IEA*1*000000001~"))
 	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*U*00401*000000001*0*P*>\nST*850*1\nSE*2*1\n"))
+	f.Add([]byte(testISA + "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*1~SE*2*1~GE*1*1~IEA*1*000000001~\r\n\x1a\x00\x00"))
+	f.Add([]byte(testISA + "IEA*0*000000001~\x1aGS*PO~\x00" + testISA))
 	dir := os.Getenv("LEGACYBRIDGE_SHARED")
 	if dir == "" {
 		dir = findShared()

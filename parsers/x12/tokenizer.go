@@ -35,7 +35,9 @@ const ioBufferSize = 64 << 10
 // Line breaks (CR, LF) that are not delimiters are dropped everywhere except
 // inside BIN data, and whitespace between a segment terminator and the next
 // tag is skipped. A UTF-8 byte-order mark at the start of input is skipped;
-// offsets still count its bytes.
+// offsets still count its bytes. NUL, 0x1A (DOS end-of-file) and whitespace
+// bytes after an IEA up to the end of input are padding and end the input
+// cleanly; padding followed by more data is a non-fatal ErrBadSegment.
 //
 // Memory is bounded by the I/O buffer plus the largest segment.
 type Tokenizer struct {
@@ -64,10 +66,12 @@ type Tokenizer struct {
 	term   string
 	class  [256]uint8 // first bytes of delimiters: clsElem|clsComp|clsRep
 	skip   [256]bool  // whitespace skipped between segments
+	pad    [256]bool  // padding accepted after the last IEA: NUL, 0x1A, whitespace
 	dropCR bool       // CR is not a delimiter
 	dropLF bool
 
-	segLine int // line of the last segment returned
+	segLine int  // line of the last segment returned
+	lastIEA bool // the last segment returned was an IEA
 
 	buf   []byte // segment spanning buffer refills
 	clean []byte // segment with line breaks removed
@@ -159,6 +163,12 @@ func (t *Tokenizer) next() (legacybridge.Segment, error) {
 	if err := t.skipSpace(); err != nil {
 		return legacybridge.Segment{}, err
 	}
+	if t.lastIEA && t.pad[t.peekByte()] {
+		if err := t.skipPadding(); err != nil {
+			return legacybridge.Segment{}, err
+		}
+	}
+	t.lastIEA = false
 	start, line := t.off, t.line
 	if b, _ := t.br.Peek(4); len(b) >= 3 && b[0] == 'I' && b[1] == 'S' && b[2] == 'A' && (len(b) == 3 || !isAlnum(b[3])) {
 		return t.readISA(start, line)
@@ -190,6 +200,7 @@ func (t *Tokenizer) next() (legacybridge.Segment, error) {
 		t.line++
 	}
 	seg, err := t.build(raw, start, line)
+	t.lastIEA = seg.Tag == "IEA"
 	if err == nil && !terminated && t.term != "\n" && t.term != "\r" {
 		err = t.errAt(start, line, seg.Number, seg.Tag, ErrBadSegment,
 			"last segment has no segment terminator %q", t.term)
@@ -220,6 +231,44 @@ func (t *Tokenizer) skipSpace() error {
 		t.off += int64(i)
 		if i < len(b) {
 			return nil
+		}
+	}
+}
+
+// peekByte returns the next byte; only called when one is buffered.
+func (t *Tokenizer) peekByte() byte {
+	b, _ := t.br.Peek(1)
+	return b[0]
+}
+
+// skipPadding consumes what Windows and mainframe systems append after the
+// last IEA: NUL bytes, DOS end-of-file bytes (0x1A) and whitespace. Up to
+// the end of input they are no segment (io.EOF); when anything else follows
+// them, they are an ErrBadSegment error and tokenizing resumes at that byte.
+func (t *Tokenizer) skipPadding() error {
+	start, line := t.off, t.line
+	for {
+		if t.br.Buffered() == 0 {
+			if _, err := t.br.Peek(1); err != nil {
+				if err == io.EOF {
+					return io.EOF
+				}
+				return t.ioErr(err)
+			}
+		}
+		b, _ := t.br.Peek(t.br.Buffered())
+		i := 0
+		for i < len(b) && t.pad[b[i]] {
+			if b[i] == '\n' {
+				t.line++
+			}
+			i++
+		}
+		t.br.Discard(i)
+		t.off += int64(i)
+		if i < len(b) {
+			return t.errAt(start, line, 0, "", ErrBadSegment,
+				"padding (NUL, 0x1A end-of-file or blank bytes) after IEA is followed by more data at byte offset %d", t.off)
 		}
 	}
 }
@@ -736,6 +785,10 @@ func (t *Tokenizer) setDelims(d Delimiters) {
 	}
 	for _, c := range []byte(" \t\r\n\v\f") {
 		t.skip[c] = !isDelim(c)
+	}
+	t.pad = t.skip
+	for _, c := range []byte{0x00, 0x1A} {
+		t.pad[c] = !isDelim(c) && t.term != string(c)
 	}
 	t.dropCR = !isDelim('\r') && t.term != "\r"
 	t.dropLF = !isDelim('\n') && t.term != "\n"
