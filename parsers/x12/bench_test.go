@@ -143,3 +143,31 @@ func BenchmarkTokenizer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParser is the legacybridge.Parser adapter (Decode plus one Record,
+// envelope map included, per transaction set) over the same bytes.
+func BenchmarkParser(b *testing.B) {
+	data := bench856(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rr := Parser{}.NewReader(bytes.NewReader(data), "bench.edi")
+		n := 0
+		for {
+			rec, err := rr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(rec.Envelope) == 0 {
+				b.Fatal("no envelope")
+			}
+			n++
+		}
+		if n != 61500 {
+			b.Fatal("wrong count")
+		}
+	}
+}

@@ -83,7 +83,9 @@ type Decoder struct {
 	tok  Tokenizer
 	done bool
 
-	back     *legacybridge.Segment // pushed back segment
+	seg      legacybridge.Segment // the segment being handled
+	back     legacybridge.Segment // pushed back segment
+	hasBack  bool
 	backLine int
 
 	env       Envelope // current interchange and group fields
@@ -124,8 +126,9 @@ func (d *Decoder) Decode() (*Transaction, error) {
 	d.tok.Name = d.Name
 	d.tok.Warn = d.Warn
 	d.tok.MaxSegment = d.MaxSegment
+	seg := &d.seg
 	for {
-		seg, line, err := d.read()
+		line, err := d.read(seg)
 		if err != nil {
 			if err == io.EOF {
 				return d.eof()
@@ -156,14 +159,14 @@ func (d *Decoder) Decode() (*Transaction, error) {
 	}
 }
 
-func (d *Decoder) read() (legacybridge.Segment, int, error) {
-	if d.back != nil {
-		s := *d.back
-		d.back = nil
-		return s, d.backLine, nil
+func (d *Decoder) read(seg *legacybridge.Segment) (int, error) {
+	if d.hasBack {
+		*seg = d.back
+		d.back, d.hasBack = legacybridge.Segment{}, false
+		return d.backLine, nil
 	}
-	seg, err := d.tok.NextSegment()
-	return seg, d.tok.segLine, err
+	err := d.tok.read(seg)
+	return d.tok.segLine, err
 }
 
 func (d *Decoder) takeErrs() error {
@@ -181,14 +184,14 @@ func (d *Decoder) takeErrs() error {
 	return l
 }
 
-func (d *Decoder) fail(seg legacybridge.Segment, line int, kind error, format string, args ...any) {
+func (d *Decoder) fail(seg *legacybridge.Segment, line int, kind error, format string, args ...any) {
 	d.errs = append(d.errs, &ParseError{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number, Tag: seg.Tag,
 		Err: &cause{kind: kind, msg: fmt.Sprintf(format, args...)}})
 }
 
 // eof closes whatever is open at the end of input, one envelope level per call.
 func (d *Decoder) eof() (*Transaction, error) {
-	at := legacybridge.Segment{Offset: d.tok.off, Number: 0}
+	at := &legacybridge.Segment{Offset: d.tok.off, Number: 0}
 	line := d.tok.line
 	if d.cur != nil {
 		tx := d.cur
@@ -213,16 +216,16 @@ func (d *Decoder) eof() (*Transaction, error) {
 }
 
 // cut ends the current transaction set at seg, which is pushed back.
-func (d *Decoder) cut(seg legacybridge.Segment, line int) *Transaction {
+func (d *Decoder) cut(seg *legacybridge.Segment, line int) *Transaction {
 	tx := d.cur
 	d.cur = nil
 	d.fail(seg, line, ErrMissingTrailer, "transaction set %s %s (segment %d) has no SE before %s",
 		tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment, seg.Tag)
-	d.back, d.backLine = &seg, line
+	d.back, d.hasBack, d.backLine = *seg, true, line
 	return tx
 }
 
-func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
+func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 	switch seg.Tag {
 	case "ISA", "GS", "GE", "IEA":
 		if d.cur != nil {
@@ -296,7 +299,7 @@ func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
 		env.SetID, env.SetControlNumber, env.ImplementationRef = seg.Element(1).Value(), seg.Element(2).Value(), seg.Element(3).Value()
 		d.cur = &Transaction{
 			Envelope: env,
-			Segments: append(make([]legacybridge.Segment, 0, d.segsHint), seg),
+			Segments: append(make([]legacybridge.Segment, 0, d.segsHint), *seg),
 			Pos: legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
 				Tag: "ST", Index: d.index},
 		}
@@ -308,7 +311,7 @@ func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
 		}
 		tx := d.cur
 		d.cur = nil
-		tx.Segments = append(tx.Segments, seg)
+		tx.Segments = append(tx.Segments, *seg)
 		d.segsHint = min(max(len(tx.Segments), 8), 1024)
 		d.checkCount(seg, line, "SE01", len(tx.Segments), "segments", "transaction set has")
 		d.checkControl(seg, line, "SE02", "ST02", tx.Envelope.SetControlNumber)
@@ -322,7 +325,7 @@ func (d *Decoder) handle(seg legacybridge.Segment, line int) *Transaction {
 			d.fail(seg, line, ErrOutsideEnvelope, "segment %s %s", seg.Tag, where)
 			return nil
 		}
-		d.cur.Segments = append(d.cur.Segments, seg)
+		d.cur.Segments = append(d.cur.Segments, *seg)
 	}
 	return nil
 }
@@ -333,7 +336,7 @@ func (d *Decoder) clearGroup() {
 	d.env.Agency, d.env.GroupVersion = "", ""
 }
 
-func (d *Decoder) checkCount(seg legacybridge.Segment, line int, name string, actual int, what, has string) {
+func (d *Decoder) checkCount(seg *legacybridge.Segment, line int, name string, actual int, what, has string) {
 	v := seg.Element(1).Value()
 	n, err := strconv.Atoi(v)
 	if err != nil || !allDigits(v) {
@@ -345,7 +348,7 @@ func (d *Decoder) checkCount(seg legacybridge.Segment, line int, name string, ac
 	}
 }
 
-func (d *Decoder) checkControl(seg legacybridge.Segment, line int, name, hdr, want string) {
+func (d *Decoder) checkControl(seg *legacybridge.Segment, line int, name, hdr, want string) {
 	got := seg.Element(2).Value()
 	if !sameControl(got, want) {
 		d.fail(seg, line, ErrControlMismatch, "%s %q does not match %s %q", name, got, hdr, want)

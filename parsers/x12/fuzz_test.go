@@ -6,7 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"legacybridge"
 )
 
 // FuzzDecoder feeds arbitrary input to the Decoder: it must never panic,
@@ -73,6 +79,8 @@ func FuzzDecoder(f *testing.F) {
 				}
 			}
 		}
+		// Its fast path gives what the general path gives.
+		sameTokens(t, data)
 		// The tokenizer on its own ends too.
 		tok := NewTokenizer(bytes.NewReader(data))
 		for i := 0; ; i++ {
@@ -113,5 +121,82 @@ func findShared() string {
 			return ""
 		}
 		dir = parent
+	}
+}
+
+// sameTokens tokenizes data twice, with and without the fast path, and fails
+// the test if any segment, error, offset or line differs.
+func sameTokens(t *testing.T, data []byte) {
+	t.Helper()
+	type step struct {
+		Seg    legacybridge.Segment
+		Err    string
+		Line   int
+		Offset int64
+	}
+	run := func(noFast bool) []step {
+		tok := NewTokenizer(bytes.NewReader(data))
+		tok.noFast = noFast
+		var out []step
+		for i := 0; i <= len(data)+10; i++ {
+			seg, err := tok.NextSegment()
+			s := step{Seg: seg, Line: tok.Line(), Offset: tok.Offset()}
+			if err != nil {
+				s.Err = err.Error()
+			}
+			out = append(out, s)
+			if err == io.EOF {
+				return out
+			}
+			var pe *ParseError
+			if err != nil && errors.As(err, &pe) && pe.Fatal() {
+				return out
+			}
+		}
+		t.Fatal("tokenizer does not end")
+		return nil
+	}
+	general, fast := run(true), run(false)
+	if reflect.DeepEqual(general, fast) { // cmp.Diff is slow on thousands of segments
+		return
+	}
+	if diff := cmp.Diff(general, fast); diff != "" {
+		t.Fatalf("fast path differs (-general +fast):\n%s", diff)
+	}
+}
+
+// The fast path agrees with the general path on every test input, and on
+// inputs that move segment boundaries across the I/O buffer.
+func TestFastPathSameTokens(t *testing.T) {
+	inputs := map[string][]byte{}
+	for _, rel := range goldenInputs {
+		b, err := os.ReadFile(filepath.Join(sharedDir(t), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(rel)] = b
+	}
+	for _, path := range x12CorpusFiles(t) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(path)] = b
+	}
+	big, err := io.ReadAll(&gen856{n: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs["gen856"] = big
+	body := "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*1~N1*A>B^C>D*X~PO1**~B*~TOOLONG*1~X1~SE*2*1~GE*1*1~IEA*1*000000001~"
+	inputs["edge tags and composites"] = []byte(strings.Replace(testISA, "*U*00401*", "*^*00501*", 1) + body + "\r\n\x1a")
+	// Every alignment of a segment against the 64 KiB buffer.
+	pad := strings.Repeat("N9*XX*"+strings.Repeat("Z", 40)+"~", 64<<10/47)
+	for shift := range 50 {
+		inputs["shift "+strconv.Itoa(shift)] = []byte(testISA + "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*1~" +
+			strings.Repeat(" ", shift) + pad + "SE*2*1~GE*1*1~IEA*1*000000001~")
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) { sameTokens(t, data) })
 	}
 }

@@ -2,6 +2,7 @@ package x12
 
 import (
 	"io"
+	"maps"
 
 	"legacybridge"
 )
@@ -27,15 +28,35 @@ func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	return &recordReader{d: d}
 }
 
-type recordReader struct{ d *Decoder }
+// recordReader builds each record's envelope map by cloning a map of the
+// interchange and group fields, built once per group, and adding the ST
+// fields: a clone is a copy of the map's memory, cheaper than hashing 26
+// keys. The base map is never handed out, so records share no map.
+type recordReader struct {
+	d       *Decoder
+	baseEnv Envelope          // the fields base holds (ST fields empty)
+	base    map[string]string // nil until the first record
+}
 
 func (rr *recordReader) Read() (legacybridge.Record, error) {
 	tx, err := rr.d.Decode()
 	if tx == nil {
 		return legacybridge.Record{}, err
 	}
-	return tx.Record(), err
+	key := tx.Envelope
+	key.SetID, key.SetControlNumber, key.ImplementationRef = "", "", ""
+	if rr.base == nil || key != rr.baseEnv {
+		rr.baseEnv = key
+		rr.base = make(map[string]string, envelopeKeys)
+		putOuter(rr.base, &key)
+	}
+	m := maps.Clone(rr.base)
+	putSet(m, &tx.Envelope)
+	return tx.record(m), err
 }
+
+// envelopeKeys is the most keys an envelope map has.
+const envelopeKeys = 26
 
 // Record returns the transaction set as a legacybridge.Record: Format "x12",
 // Type ST01, Envelope keyed by lower-case element ids ("isa06", "gs01",
@@ -43,8 +64,25 @@ func (rr *recordReader) Read() (legacybridge.Record, error) {
 // ("element_separator", "component_separator", "repetition_separator",
 // "segment_terminator"); empty values are left out.
 func (t *Transaction) Record() legacybridge.Record {
-	e := t.Envelope
-	m := make(map[string]string, 32)
+	m := make(map[string]string, envelopeKeys)
+	putOuter(m, &t.Envelope)
+	putSet(m, &t.Envelope)
+	return t.record(m)
+}
+
+func (t *Transaction) record(env map[string]string) legacybridge.Record {
+	return legacybridge.Record{
+		Format:   "x12",
+		Type:     t.Envelope.SetID,
+		Pos:      t.Pos,
+		Envelope: env,
+		Segments: t.Segments,
+	}
+}
+
+// putOuter puts the interchange and group fields, the version and the
+// delimiters into m, leaving out empty values.
+func putOuter(m map[string]string, e *Envelope) {
 	put := func(k, v string) {
 		if v != "" {
 			m[k] = v
@@ -68,9 +106,6 @@ func (t *Transaction) Record() legacybridge.Record {
 	put("gs06", e.GroupControlNumber)
 	put("gs07", e.Agency)
 	put("gs08", e.GroupVersion)
-	put("st01", e.SetID)
-	put("st02", e.SetControlNumber)
-	put("st03", e.ImplementationRef)
 	if e.GroupVersion != "" {
 		m["version"] = e.GroupVersion
 	} else {
@@ -80,11 +115,17 @@ func (t *Transaction) Record() legacybridge.Record {
 	put("component_separator", e.Delimiters.Component)
 	put("repetition_separator", e.Delimiters.Repetition)
 	put("segment_terminator", e.Delimiters.Segment)
-	return legacybridge.Record{
-		Format:   "x12",
-		Type:     e.SetID,
-		Pos:      t.Pos,
-		Envelope: m,
-		Segments: t.Segments,
+}
+
+// putSet puts the ST fields into m, leaving out empty values.
+func putSet(m map[string]string, e *Envelope) {
+	if e.SetID != "" {
+		m["st01"] = e.SetID
+	}
+	if e.SetControlNumber != "" {
+		m["st02"] = e.SetControlNumber
+	}
+	if e.ImplementationRef != "" {
+		m["st03"] = e.ImplementationRef
 	}
 }

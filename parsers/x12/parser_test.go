@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -63,5 +67,75 @@ func TestParserRecords(t *testing.T) {
 	}
 	if back.Type != "997" || len(back.Segments) != 6 || back.Segments[4].Tag != "AK9" || len(back.Segments[4].Elements) != 4 {
 		t.Errorf("record JSON = %s", b)
+	}
+}
+
+// The adapter's records (envelope maps cloned from one per group) equal
+// Transaction.Record's (each map built from scratch), and no two records
+// share a map.
+func TestParserRecordsMatchTransactions(t *testing.T) {
+	inputs := map[string][]byte{
+		"two groups": []byte(testISA +
+			"GS*PO*S*R*20240115*1200*1*X*004010~ST*850*1~SE*2*1~ST*850*2~SE*2*2~GE*2*1~" +
+			"GS*IN*S2*R2*20240116*1300*2*X*005010~ST*810*1*005010X1~SE*2*1~GE*1*2~IEA*2*000000001~" +
+			strings.Replace(testISA, "*U*00401*000000001*", "*^*00501*000000002*", 1) +
+			"GS*PO*S*R*20240115*1200*3*X*~ST*850*9~SE*2*9~GE*1*3~IEA*1*000000002~"),
+	}
+	for _, path := range x12CorpusFiles(t) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(path)] = b
+	}
+	for _, rel := range goldenInputs {
+		b, err := os.ReadFile(filepath.Join(sharedDir(t), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(rel)] = b
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) {
+			var want, got []legacybridge.Record
+			d := NewDecoderName(bytes.NewReader(data), name)
+			for i := 0; i < len(data)+10; i++ {
+				tx, err := d.Decode()
+				if err == io.EOF {
+					break
+				}
+				if tx != nil {
+					want = append(want, tx.Record())
+				}
+			}
+			rr := Parser{}.NewReader(bytes.NewReader(data), name)
+			for i := 0; i < len(data)+10; i++ {
+				rec, err := rr.Read()
+				if err == io.EOF {
+					break
+				}
+				if rec.Format != "" {
+					// A map shared with an earlier record (or the
+					// decoder's own) would hold that record's probe.
+					if p, ok := rec.Envelope["probe"]; ok {
+						t.Errorf("record %d: envelope holds record %s's probe", len(got), p)
+					}
+					rec.Envelope["probe"] = strconv.Itoa(len(got))
+					got = append(got, rec)
+				}
+			}
+			for i, rec := range got {
+				if p := rec.Envelope["probe"]; p != strconv.Itoa(i) {
+					t.Errorf("record %d: envelope holds record %s's probe", i, p)
+				}
+				delete(rec.Envelope, "probe")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("records (-Transaction.Record +Parser):\n%s", diff)
+			}
+		})
+	}
+	if n := len(inputs); n < 2 {
+		t.Fatalf("%d inputs", n)
 	}
 }

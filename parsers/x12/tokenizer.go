@@ -68,6 +68,12 @@ type Tokenizer struct {
 	skip   [256]bool  // whitespace skipped between segments
 	pad    [256]bool  // padding accepted after the last IEA: NUL, 0x1A, whitespace
 	dropCR bool       // CR is not a delimiter
+	// nextFast's view of single-byte delimiters
+	fast   bool       // all delimiters are single bytes
+	fe, ft byte       // element separator, segment terminator
+	fcls   [256]uint8 // clsElem, clsComp, clsRep or clsBreak
+	cuts   []uint32   // delimiter positions in the segment, <<3 | class
+	noFast bool       // tests: always take the general path
 	dropLF bool
 
 	segLine int  // line of the last segment returned
@@ -88,6 +94,7 @@ const (
 	clsElem = 1 << iota
 	clsComp
 	clsRep
+	clsBreak = clsElem | clsComp // in fcls only: a line break to drop
 )
 
 // NewTokenizer returns a Tokenizer reading from r through its own buffer.
@@ -122,17 +129,31 @@ func (t *Tokenizer) Line() int { return t.segLine }
 // segment (Tag != ""); the next call continues after it. After a fatal error
 // (ParseError.Fatal) every call returns that error again.
 func (t *Tokenizer) NextSegment() (legacybridge.Segment, error) {
+	var seg legacybridge.Segment
+	err := t.read(&seg)
+	return seg, err
+}
+
+// read is NextSegment filling seg in place.
+func (t *Tokenizer) read(seg *legacybridge.Segment) error {
 	if t.err != nil {
-		return legacybridge.Segment{}, t.err
+		*seg = legacybridge.Segment{}
+		return t.err
 	}
-	seg, err := t.next()
+	if t.fast && t.started && !t.noFast {
+		if ok, err := t.nextFast(seg); ok {
+			return err
+		}
+	}
+	var err error
+	*seg, err = t.next()
 	if err != nil {
 		var pe *ParseError
 		if err == io.EOF || !errors.As(err, &pe) || pe.fatal {
 			t.err = err
 		}
 	}
-	return seg, err
+	return err
 }
 
 func (t *Tokenizer) errAt(off int64, line, num int, tag string, kind error, format string, args ...any) *ParseError {
@@ -208,6 +229,126 @@ func (t *Tokenizer) next() (legacybridge.Segment, error) {
 	return seg, err
 }
 
+// nextFast reads the next segment straight from the I/O buffer when it is
+// an ordinary one: single-byte delimiters, the whole segment buffered, a
+// valid tag, no line breaks to drop, not ISA or BIN. It makes one pass over
+// the segment's bytes, noting where the delimiters are, copies the segment
+// into the text arena once and cuts the elements from the slabs at their
+// exact sizes. Otherwise it reports ok == false having consumed at most
+// whitespace, and next handles the segment.
+func (t *Tokenizer) nextFast(seg *legacybridge.Segment) (ok bool, err error) {
+	w, _ := t.br.Peek(t.br.Buffered())
+	i := 0
+	for i < len(w) && t.skip[w[i]] {
+		if w[i] == '\n' {
+			t.line++
+		}
+		i++
+	}
+	if i > 0 {
+		t.br.Discard(i)
+		t.off += int64(i)
+		w = w[i:]
+	}
+	if len(w) < 4 || t.lastIEA {
+		return false, nil
+	}
+	// The tag: 2-3 upper-case letters or digits, then the element
+	// separator or the terminator.
+	n := 0
+	for n < 4 && (w[n] >= 'A' && w[n] <= 'Z' || w[n] >= '0' && w[n] <= '9') {
+		n++
+	}
+	if n < 2 || n > 3 || (w[n] != t.fe && w[n] != t.ft) ||
+		n == 3 && (w[0] == 'I' && w[1] == 'S' && w[2] == 'A' || w[0] == 'B' && w[1] == 'I' && w[2] == 'N') {
+		return false, nil
+	}
+	end := n
+	if w[n] != t.ft {
+		end = bytes.IndexByte(w[n:], t.ft)
+		if end < 0 {
+			return false, nil // not all buffered
+		}
+		end += n
+	}
+	if end > t.maxSegment() {
+		return false, nil
+	}
+	raw := w[:end]
+	// One pass over the data elements, noting each delimiter as
+	// position<<3 | class.
+	cuts := t.cuts[:0]
+	ne, nr, nc := 0, 0, 0
+	for j := n + 1; j < len(raw); j++ {
+		k := t.fcls[raw[j]]
+		if k == 0 {
+			continue
+		}
+		if k == clsBreak {
+			return false, nil // a wrapped line: next drops the breaks
+		}
+		cuts = append(cuts, uint32(j)<<3|uint32(k))
+		switch k {
+		case clsElem:
+			ne++
+		case clsRep:
+			nr++
+		default:
+			nc++
+		}
+	}
+	t.cuts = cuts
+	s := t.intern(raw)
+	start := t.off
+	t.br.Discard(end + 1)
+	t.off += int64(end + 1)
+	t.num++
+	t.segLine = t.line
+	if t.ft == '\n' {
+		t.line++
+	}
+	*seg = legacybridge.Segment{Tag: s[:n], Offset: start, Number: t.num}
+	t.lastIEA = n == 3 && s[0] == 'I' && s[1] == 'E' && s[2] == 'A'
+	if n == len(s) {
+		return true, nil
+	}
+	// Every element has a repetition, every repetition a component.
+	ne++
+	nr += ne
+	nc += nr
+	strs := t.reserveStrings(nc)[:nc:nc]
+	reps := t.reserveReps(nr)[:nr:nr]
+	elems := t.reserveElems(ne)[:ne:ne]
+	t.strSlab = t.strSlab[nc:]
+	t.repSlab = t.repSlab[nr:]
+	t.elemSlab = t.elemSlab[ne:]
+	ic, ir, ie := 0, 0, 0
+	c0, r0 := 0, 0
+	from := n + 1
+	for _, c := range cuts {
+		j := int(c >> 3)
+		strs[ic] = s[from:j]
+		ic++
+		from = j + 1
+		if c&7 == clsComp {
+			continue
+		}
+		reps[ir] = strs[c0:ic:ic]
+		ir++
+		c0 = ic
+		if c&7 == clsElem {
+			elems[ie] = legacybridge.Element(reps[r0:ir:ir])
+			ie++
+			r0 = ir
+		}
+	}
+	strs[ic] = s[from:]
+	reps[ir] = strs[c0:]
+	elems[ie] = legacybridge.Element(reps[r0:])
+	seg.Elements = elems
+	return true, nil
+}
+
 // skipSpace skips whitespace between segments; io.EOF at the end of input.
 func (t *Tokenizer) skipSpace() error {
 	for {
@@ -277,12 +418,12 @@ func (t *Tokenizer) skipPadding() error {
 // the bytes before it. The slice is valid until the next read.
 func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
 	tb := t.term[0]
+	max := t.maxSegment()
 	chunk, err := t.br.ReadSlice(tb)
-	if err == nil && len(t.term) == 1 {
+	if err == nil && len(t.term) == 1 && len(chunk) <= max {
 		t.off += int64(len(chunk))
 		return chunk[:len(chunk)-1], true, nil
 	}
-	max := t.maxSegment()
 	t.buf = t.buf[:0]
 	for {
 		t.buf = append(t.buf, chunk...)
@@ -792,4 +933,20 @@ func (t *Tokenizer) setDelims(d Delimiters) {
 	}
 	t.dropCR = !isDelim('\r') && t.term != "\r"
 	t.dropLF = !isDelim('\n') && t.term != "\n"
+	t.fast = len(t.elem) == 1 && len(t.comp) == 1 && len(t.rep) <= 1 && len(t.term) == 1
+	t.fcls = [256]uint8{}
+	if t.fast {
+		t.fe, t.ft = t.elem[0], t.term[0]
+		if t.dropCR {
+			t.fcls['\r'] = clsBreak
+		}
+		if t.dropLF {
+			t.fcls['\n'] = clsBreak
+		}
+		t.fcls[t.fe] = clsElem
+		t.fcls[t.comp[0]] = clsComp
+		if t.rep != "" {
+			t.fcls[t.rep[0]] = clsRep
+		}
+	}
 }
