@@ -165,8 +165,35 @@ func (d *Decoder) read(seg *legacybridge.Segment) (int, error) {
 		d.back, d.hasBack = legacybridge.Segment{}, false
 		return d.backLine, nil
 	}
+	// Inside a transaction set, read into the next free slot of its
+	// segments: a data segment stays there, saving a copy.
+	for d.cur != nil {
+		segs := d.cur.Segments
+		if len(segs) == cap(segs) {
+			break
+		}
+		segs = segs[:len(segs)+1]
+		slot := &segs[len(segs)-1]
+		err := d.tok.read(slot)
+		if err == nil && !envelopeTag(slot.Tag) {
+			d.cur.Segments = segs
+			continue
+		}
+		*seg, *slot = *slot, legacybridge.Segment{}
+		return d.tok.segLine, err
+	}
 	err := d.tok.read(seg)
 	return d.tok.segLine, err
+}
+
+// envelopeTag reports whether tag is one of the segments Decoder.handle
+// treats specially (the data segments of a set are only appended).
+func envelopeTag(tag string) bool {
+	switch tag {
+	case "ISA", "GS", "ST", "SE", "GE", "IEA":
+		return true
+	}
+	return false
 }
 
 func (d *Decoder) takeErrs() error {
