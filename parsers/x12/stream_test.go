@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -129,4 +130,40 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// MaxSegment holds for segments that fit the I/O buffer too, on the fast
+// path (single-byte delimiters) and the general one (a multi-byte
+// terminator), terminated or not.
+func TestMaxSegmentShort(t *testing.T) {
+	const limit = 40 // the GS is 35 bytes
+	seg := func(n int) string { return "N9*" + strings.Repeat("A", n-3) } // n bytes without terminator
+	for _, tc := range []struct {
+		name string
+		term string
+		last bool // the segment is the unterminated last one
+	}{{"fast", "~", false}, {"multi-byte terminator", "…", false}, {"unterminated", "~", true}} {
+		for _, n := range []int{limit, limit + 1} {
+			in := testISA + "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*1~" + seg(n) + "~SE*3*1~GE*1*1~IEA*1*000000001~"
+			if tc.last {
+				in = testISA + seg(n)
+			}
+			in = strings.ReplaceAll(in, "~", tc.term)
+			d := NewDecoderName(strings.NewReader(in), "m.edi")
+			d.MaxSegment = limit
+			var tooLong bool
+			for i := 0; i < 20; i++ {
+				_, err := d.Decode()
+				if err == io.EOF {
+					break
+				}
+				if err != nil && strings.Contains(err.Error(), "segment longer than 40 bytes") {
+					tooLong = true
+				}
+			}
+			if tooLong != (n > limit) {
+				t.Errorf("%s: %d-byte segment with MaxSegment %d: too long = %v", tc.name, n, limit, tooLong)
+			}
+		}
+	}
 }

@@ -420,9 +420,13 @@ func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
 	tb := t.term[0]
 	max := t.maxSegment()
 	chunk, err := t.br.ReadSlice(tb)
-	if err == nil && len(t.term) == 1 && len(chunk) <= max {
+	if err == nil && len(t.term) == 1 && len(chunk)-1 <= max {
 		t.off += int64(len(chunk))
 		return chunk[:len(chunk)-1], true, nil
+	}
+	tooLong := func() error {
+		return t.fatalAt(start, line, t.num+1, "", ErrBadSegment,
+			"segment longer than %d bytes (no segment terminator %q within them)", max, t.term)
 	}
 	t.buf = t.buf[:0]
 	for {
@@ -430,6 +434,9 @@ func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
 		t.off += int64(len(chunk))
 		switch err {
 		case nil:
+			if len(t.buf)-1 > max {
+				return nil, false, tooLong()
+			}
 			if len(t.term) == 1 {
 				return t.buf[:len(t.buf)-1], true, nil
 			}
@@ -441,13 +448,15 @@ func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
 			}
 		case bufio.ErrBufferFull:
 		case io.EOF:
+			if len(t.buf) > max {
+				return nil, false, tooLong()
+			}
 			return t.buf, false, nil
 		default:
 			return nil, false, t.ioErr(err)
 		}
 		if len(t.buf) > max {
-			return nil, false, t.fatalAt(start, line, t.num+1, "", ErrBadSegment,
-				"segment longer than %d bytes (no segment terminator %q found)", max, t.term)
+			return nil, false, tooLong()
 		}
 		chunk, err = t.br.ReadSlice(tb)
 	}
