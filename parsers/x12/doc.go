@@ -63,9 +63,21 @@
 // The decoder reads through a 64 KiB bufio.Reader (never bufio.Scanner, so a
 // 100 MB single-line file or a segment of megabytes is fine) and holds one
 // transaction set at a time: memory is bounded by the largest transaction set
-// plus the I/O buffer, whatever the input size. Each segment costs one string
-// allocation; element, repetition and component slices are carved from
-// slabs shared between segments.
+// plus the I/O buffer, whatever the input size.
+//
+// # Speed
+//
+// An ordinary segment (single-byte delimiters, wholly in the I/O buffer, no
+// line break inside) is read in one pass over its bytes straight from the
+// buffer: its text is copied once into an append-only arena shared with
+// neighbouring segments (tag and values are substrings of it), and its
+// element, repetition and component slices are cut at their exact sizes from
+// slabs shared between segments; data segments are written straight into
+// the transaction set's slice. Other segments take a general path with the
+// same results (a test and the fuzz target compare the two). What remains is
+// mostly the allocation the data model needs, about 64 bytes per simple
+// element and 56 per segment; the Parser adds the envelope map, cloned per
+// record from one built per functional group.
 //
 // # JSON
 //

@@ -137,7 +137,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // terminator), terminated or not.
 func TestMaxSegmentShort(t *testing.T) {
 	const limit = 40 // the GS is 35 bytes
-	seg := func(n int) string { return "N9*" + strings.Repeat("A", n-3) } // n bytes without terminator
+	// seg is a segment of n bytes (without terminator).
+	seg := func(n int) string { return "N9*" + strings.Repeat("A", n-3) }
 	for _, tc := range []struct {
 		name string
 		term string
