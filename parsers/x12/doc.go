@@ -73,7 +73,10 @@
 // neighbouring segments (tag and values are substrings of it), and its
 // element, repetition and component slices are cut at their exact sizes from
 // slabs shared between segments; data segments are written straight into
-// the transaction set's slice. Other segments take a general path with the
+// the transaction set's slice, itself cut from a slab, as is the
+// Transaction. A transaction set therefore shares memory with a few dozen
+// neighbours: holding one keeps theirs alive too (tens of kilobytes), never
+// more than that. Other segments take a general path with the
 // same results (a test and the fuzz target compare the two). What remains is
 // mostly the allocation the data model needs, about 64 bytes per simple
 // element and 56 per segment; the Parser adds the envelope map, cloned per
