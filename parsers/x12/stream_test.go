@@ -3,6 +3,7 @@ package x12
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"legacybridge"
 )
 
 // heapPeak decodes a generated stream of n 856 sets and returns the highest
@@ -165,6 +168,42 @@ func TestMaxSegmentShort(t *testing.T) {
 			if tooLong != (n > limit) {
 				t.Errorf("%s: %d-byte segment with MaxSegment %d: too long = %v", tc.name, n, limit, tooLong)
 			}
+		}
+	}
+}
+
+// Transactions share slabs, yet appending to one's segments or elements
+// never changes another's.
+func TestSlabsIsolated(t *testing.T) {
+	d := NewDecoder(&gen856{n: 50})
+	var txs []*Transaction
+	var want []string
+	for {
+		tx, err := d.Decode()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+		b, _ := json.Marshal(tx)
+		want = append(want, string(b))
+	}
+	for _, tx := range txs {
+		tx.Segments = append(tx.Segments, legacybridge.Segment{Tag: "ZZ"})
+		tx.Segments[0].Elements = append(tx.Segments[0].Elements, legacybridge.Element{{"Z"}})
+		tx.Segments[1].Elements[0] = append(tx.Segments[1].Elements[0], []string{"Z"})
+		tx.Segments[1].Elements[0][0] = append(tx.Segments[1].Elements[0][0], "Z")
+	}
+	for i, tx := range txs {
+		tx.Segments = tx.Segments[:len(tx.Segments)-1]
+		tx.Segments[0].Elements = tx.Segments[0].Elements[:len(tx.Segments[0].Elements)-1]
+		tx.Segments[1].Elements[0] = tx.Segments[1].Elements[0][:1]
+		tx.Segments[1].Elements[0][0] = tx.Segments[1].Elements[0][0][:1]
+		b, _ := json.Marshal(tx)
+		if string(b) != want[i] {
+			t.Fatalf("transaction %d changed by appends to others:\n got %s\nwant %s", i, b, want[i])
 		}
 	}
 }
