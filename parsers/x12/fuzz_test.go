@@ -37,6 +37,7 @@ func FuzzDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		size := int64(len(data))
 		d := NewDecoderName(bytes.NewReader(data), "fuzz")
+		var txs []*Transaction
 		for i := 0; ; i++ {
 			if i > len(data)+10 {
 				t.Fatal("decoder does not reach io.EOF")
@@ -60,6 +61,7 @@ func FuzzDecoder(f *testing.F) {
 						t.Fatalf("segment %d (%q) offset %d does not point at its tag", s.Number, s.Tag, s.Offset)
 					}
 				}
+				txs = append(txs, tx)
 			}
 			if err != nil {
 				var list ErrorList
@@ -76,6 +78,17 @@ func FuzzDecoder(f *testing.F) {
 						t.Fatalf("error offset %d outside input of %d bytes: %v", e.Offset, size, e)
 					}
 					_ = e.Error()
+				}
+			}
+		}
+		// Later transactions did not overwrite earlier ones (slabs).
+		for _, tx := range txs {
+			if tx.Segments[0].Tag != "ST" || tx.Segments[0].Offset != tx.Pos.Offset {
+				t.Fatalf("transaction at %d was overwritten: starts with %q at %d", tx.Pos.Offset, tx.Segments[0].Tag, tx.Segments[0].Offset)
+			}
+			for _, s := range tx.Segments {
+				if !tagAt(data, s.Offset, s.Tag) {
+					t.Fatalf("segment %d (%q) at %d was overwritten", s.Number, s.Tag, s.Offset)
 				}
 			}
 		}

@@ -207,3 +207,35 @@ func TestSlabsIsolated(t *testing.T) {
 		}
 	}
 }
+
+// A transaction set longer than a slab gets its own array; the sets around
+// it keep theirs.
+func TestLongTransactionBetweenShort(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(testISA + "GS*PO*S*R*20240115*1200*1*X*004010~")
+	sizes := []int{3, 700, 3, 300, 250, 3}
+	for i, n := range sizes {
+		c := strconv.Itoa(i + 1)
+		b.WriteString("ST*850*" + c + "~")
+		for j := 0; j < n-2; j++ {
+			b.WriteString("N9*" + c + "*" + strconv.Itoa(j) + "~")
+		}
+		b.WriteString("SE*" + strconv.Itoa(n) + "*" + c + "~")
+	}
+	b.WriteString("GE*" + strconv.Itoa(len(sizes)) + "*1~IEA*1*000000001~")
+	res := decodeAll(t, []byte(b.String()), "long")
+	if len(res.errs) > 0 || len(res.txs) != len(sizes) {
+		t.Fatalf("%d transactions, errors %v", len(res.txs), errStrings(res.errs))
+	}
+	for i, tx := range res.txs {
+		c := strconv.Itoa(i + 1)
+		if len(tx.Segments) != sizes[i] || tx.Segments[0].Element(2).Value() != c {
+			t.Fatalf("transaction %d: %d segments, ST02 %q", i, len(tx.Segments), tx.Segments[0].Element(2).Value())
+		}
+		for j, s := range tx.Segments[1 : len(tx.Segments)-1] {
+			if s.Tag != "N9" || s.Element(1).Value() != c || s.Element(2).Value() != strconv.Itoa(j) {
+				t.Fatalf("transaction %d segment %d = %s %v", i, j+1, s.Tag, s.Elements)
+			}
+		}
+	}
+}
