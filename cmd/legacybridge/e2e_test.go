@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,15 +132,38 @@ func TestKill9MidRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	root := repoRoot(t)
 	bin := buildBinary(t)
-	ctx := context.Background()
-	b, err := kafkabroker.Start(ctx, kafkabroker.Config{Listen: "127.0.0.1:0"})
+	t.Run("external-broker", func(t *testing.T) { kill9MidRun(t, bin, false) })
+	// The default: the bridge's own embedded broker, killed with it.
+	t.Run("embedded-broker", func(t *testing.T) { kill9MidRun(t, bin, true) })
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func kill9MidRun(t *testing.T, bin string, embedded bool) {
+	root := repoRoot(t)
+	ctx := context.Background()
 	dir := t.TempDir()
+	var brokerAddr, cfgBrokers string
+	if embedded {
+		brokerAddr = freePort(t)
+		cfgBrokers = "embedded"
+	} else {
+		b, err := kafkabroker.Start(ctx, kafkabroker.Config{Listen: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		brokerAddr, cfgBrokers = b.Addr(), b.Addr()
+	}
 	drop := filepath.Join(dir, "drop")
 	os.MkdirAll(drop, 0o755)
 	const files, perFile = 200, 5
@@ -155,7 +179,12 @@ func TestKill9MidRun(t *testing.T) {
 			want[legacybridge.EventID("asn-inbound", hex.EncodeToString(sum[:]), j, 0)] = true
 		}
 	}
-	cfg := writeConfig(t, dir, b.Addr(), root)
+	cfg := writeConfig(t, dir, cfgBrokers, root)
+	if embedded {
+		b, _ := os.ReadFile(cfg)
+		b = []byte(strings.Replace(string(b), "kafka:\n", "kafka:\n  embedded_listen: "+brokerAddr+"\n", 1))
+		os.WriteFile(cfg, b, 0o644)
+	}
 
 	cmd := exec.Command(bin, "run", "--config", cfg, "--once")
 	cmd.Stderr, cmd.Stdout = os.Stderr, nil
@@ -194,7 +223,16 @@ func TestKill9MidRun(t *testing.T) {
 	if len(archived) != files || len(left) != 0 {
 		t.Fatalf("after rerun: %d archived, %d left in processing/", len(archived), len(left))
 	}
-	got := readAll(t, b.Addr(), "shipments", len(want))
+	if embedded {
+		// The bridge has exited; serve the data its embedded broker left.
+		b, err := kafkabroker.Start(ctx, kafkabroker.Config{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "state", "kafka")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		brokerAddr = b.Addr()
+	}
+	got := readAll(t, brokerAddr, "shipments", len(want))
 	dups := 0
 	for id, n := range got {
 		if !want[id] {

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultListen is the address a zero Config listens on.
@@ -89,7 +90,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		}),
 	}
 	if cfg.DataDir != "" {
-		opts = append(opts, kfake.DataDir(cfg.DataDir))
+		// SyncWrites: a produce is acknowledged only once it is on disk, so an
+		// archived file's events survive a crash of the process or machine.
+		opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
 	}
 	if cfg.Discard {
 		opts = append(opts, kfake.BlackholeProduce())
@@ -103,6 +106,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 			return nil, fmt.Errorf("kafkabroker: start on %s with data dir %s: %w", listen, cfg.DataDir, err)
 		}
 		return nil, fmt.Errorf("kafkabroker: start on %s: %w", listen, err)
+	}
+	if cfg.DataDir != "" {
+		persistAutoCreatedTopics(c, int32(parts))
 	}
 	addrs := c.ListenAddrs()
 	if len(addrs) != 1 {
@@ -227,4 +233,31 @@ func (a *logAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
 		return
 	}
 	a.l.Log(ctx, l, "kfake: "+fmt.Sprintf(format, args...))
+}
+
+// persistAutoCreatedTopics makes topics that clients auto-create durable at
+// once. kfake's own auto-creation (from a Metadata request) writes the topic
+// list only on a clean Close, so after a kill -9 the records of such a topic
+// were on disk but the topic was unknown on restart. Creating the topic
+// through CreateTopic before kfake handles the request persists it
+// immediately. The control function runs outside kfake's loop, which keeps
+// serving admin calls meanwhile.
+func persistAutoCreatedTopics(c *kfake.Cluster, partitions int32) {
+	c.ControlKey(kmsg.Metadata.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		mr, ok := req.(*kmsg.MetadataRequest)
+		if !ok || !mr.AllowAutoTopicCreation {
+			return nil, nil, false
+		}
+		for _, t := range mr.Topics {
+			if t.Topic == nil || *t.Topic == "" {
+				continue
+			}
+			if c.TopicInfo(*t.Topic) == nil {
+				// An invalid name or a race with another creator is left to
+				// kfake's normal handling of the request.
+				_ = c.CreateTopic(*t.Topic, partitions, nil)
+			}
+		}
+		return nil, nil, false
+	})
 }
