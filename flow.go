@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,6 +47,10 @@ type Flow struct {
 	// RetryBackoff is the first wait after a transient failure of a file;
 	// it doubles up to 30s. Default 500ms.
 	RetryBackoff time.Duration
+
+	deferred []*deferredClaim
+	mu       sync.Mutex // guards status
+	status   string
 }
 
 // Skipper is implemented by mappers that may not apply to a record. A Mapper
@@ -156,13 +163,17 @@ func (f *Flow) Run(ctx context.Context) error {
 }
 
 // RunOnce processes every complete file present and returns when none is
-// left (files still being written are given a few polls to settle).
+// left (files still being written are given a few polls to settle). A file
+// that cannot be delivered after 5 attempts stays in the processing folder
+// (the next run redoes it) and RunOnce returns an error naming it, after
+// finishing every other file.
 func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 	f.defaults()
+	const maxAttempts = 5
 	var total Summary
 	idle := 0
 	for {
-		s, err := f.pollOnce(ctx, ctx, 5)
+		s, err := f.pollOnce(ctx, ctx, maxAttempts)
 		total.Add(s)
 		if err != nil {
 			return total, err
@@ -171,12 +182,18 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 			idle = 0
 		} else {
 			idle++
-			if f.Files.Pending() == 0 && idle >= 2 || idle > 5 {
-				if p := f.Files.Pending(); p > 0 {
-					f.Logger.Warn("files left in the drop that never became complete", "files", p)
-				}
-				return total, nil
+		}
+		retrying := 0
+		for _, d := range f.deferred {
+			if d.attempts < maxAttempts {
+				retrying++
 			}
+		}
+		if retrying == 0 && (f.Files.Pending() == 0 && idle >= 2 || idle > 5) {
+			if p := f.Files.Pending(); p > 0 {
+				f.Logger.Warn("files left in the drop that never became complete", "files", p)
+			}
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -184,55 +201,110 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 		case <-time.After(f.PollInterval):
 		}
 	}
+	if n := len(f.deferred); n > 0 {
+		d := f.deferred[0]
+		return total, fmt.Errorf("flow %s: %d file(s) left in the processing folder after %d attempts (the next run redoes them); %s: %w",
+			f.Name, n, maxAttempts, d.c.Info().Name, d.err)
+	}
+	return total, nil
 }
 
-// pollOnce claims files with ctx and processes them with work (which may
-// outlive ctx by a grace period); it stops taking new files once stop is done.
-func (f *Flow) pollOnce(ctx, stop context.Context, attempts int) (Summary, error) {
+// deferredClaim is a claimed file whose processing failed for a transient
+// reason (broker down, I/O); it stays claimed and is retried with backoff
+// while other files go on.
+type deferredClaim struct {
+	c        FileClaim
+	attempts int
+	next     time.Time
+	err      error
+}
+
+// pollOnce retries deferred files that are due, then claims new files with
+// ctx and processes them with work (which may outlive ctx by a grace
+// period); it stops taking files once stop is done. A file that fails is
+// deferred, never blocking the others. maxAttempts > 0 stops retrying a
+// file after that many attempts (it stays in the processing folder).
+func (f *Flow) pollOnce(ctx, stop context.Context, maxAttempts int) (Summary, error) {
 	var sum Summary
+	now := f.Now()
+	var keep []*deferredClaim
+	for _, d := range f.deferred {
+		if stop.Err() != nil || now.Before(d.next) || (maxAttempts > 0 && d.attempts >= maxAttempts) {
+			keep = append(keep, d)
+			continue
+		}
+		if s, ok := f.attempt(ctx, stop, d); ok {
+			sum.Add(s)
+		} else {
+			keep = append(keep, d)
+		}
+	}
+	f.deferred = keep
 	claims, err := f.Files.Poll(ctx)
 	for _, c := range claims {
 		if stop.Err() != nil {
 			f.Logger.Info("shutting down; file left claimed for the next start", "file", c.Info().Name)
 			continue
 		}
-		s, perr := f.processWithRetry(ctx, stop, c, attempts)
-		sum.Add(s)
-		if perr != nil {
-			return sum, perr
+		d := &deferredClaim{c: c}
+		if s, ok := f.attempt(ctx, stop, d); ok {
+			sum.Add(s)
+		} else {
+			f.deferred = append(f.deferred, d)
 		}
 	}
+	f.setStatus()
 	return sum, err
 }
 
-// processWithRetry retries transient failures (emitter, transport) of one
-// file with capped backoff; the file stays claimed meanwhile.
-// maxAttempts 0 retries until ctx is done.
-func (f *Flow) processWithRetry(ctx, stop context.Context, c FileClaim, maxAttempts int) (Summary, error) {
+// attempt processes a claim once; on failure it schedules the next try.
+func (f *Flow) attempt(ctx, stop context.Context, d *deferredClaim) (Summary, bool) {
+	s, err := f.Process(ctx, d.c)
+	if err == nil {
+		return s, true
+	}
+	d.attempts++
+	d.err = err
 	backoff := f.RetryBackoff
 	if backoff <= 0 {
 		backoff = 500 * time.Millisecond
 	}
-	for attempt := 1; ; attempt++ {
-		s, err := f.Process(ctx, c)
-		if err == nil {
-			return s, nil
-		}
-		if ctx.Err() != nil || stop.Err() != nil {
-			return s, context.Cause(ctx)
-		}
-		if maxAttempts > 0 && attempt >= maxAttempts {
-			return s, fmt.Errorf("flow %s: %s left in the processing folder after %d attempts (it is retried on the next run): %w", f.Name, c.Info().Name, attempt, err)
-		}
-		f.Logger.Error("file not finished; retrying", "file", c.Info().Path, "attempt", attempt, "err", err, "retry_in", backoff)
-		f.Metrics.retry(f.Name)
-		select {
-		case <-ctx.Done():
-			return s, ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
+	for i := 1; i < d.attempts && backoff < 30*time.Second; i++ {
+		backoff *= 2
 	}
+	backoff = min(backoff, 30*time.Second)
+	d.next = f.Now().Add(backoff)
+	if ctx.Err() != nil || stop.Err() != nil {
+		f.Logger.Warn("stopped before the file was finished; it stays in the processing folder and is redone on the next start",
+			"file", d.c.Info().Name, "err", err)
+		return s, false
+	}
+	f.Logger.Error("file not finished; it stays claimed and is retried", "file", d.c.Info().Path,
+		"attempt", d.attempts, "err", err, "retry_in", backoff)
+	f.Metrics.retry(f.Name)
+	return s, false
+}
+
+// Status reports whether the flow is healthy: false while files wait for a
+// retry, with a description.
+func (f *Flow) Status() (bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.status == "" {
+		return true, "running"
+	}
+	return false, f.status
+}
+
+func (f *Flow) setStatus() {
+	st := ""
+	if n := len(f.deferred); n > 0 {
+		d := f.deferred[0]
+		st = fmt.Sprintf("%d file(s) waiting for a retry in the processing folder; %s: %v", n, d.c.Info().Name, d.err)
+	}
+	f.mu.Lock()
+	f.status = st
+	f.mu.Unlock()
 }
 
 // hashingReader hashes what is read through it.
@@ -268,11 +340,17 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	// Pass 1: hash and validate.
 	hash, nrec, perr, err := f.validate(ctx, c)
 	if err != nil {
+		if fileProblem(err) {
+			return f.quarantine(ctx, c, rec, fmt.Errorf("cannot read the file: %w", err), nil)
+		}
 		return Summary{}, err
 	}
 	rec.Hash, rec.Records = hash, nrec
 	if perr != nil {
 		return f.quarantine(ctx, c, rec, perr, nil)
+	}
+	if nrec == 0 {
+		return f.quarantine(ctx, c, rec, errEmpty, nil)
 	}
 	if f.Ledger != nil {
 		prev, ok, err := f.Ledger.Lookup(f.Name, hash)
@@ -307,7 +385,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		sum      Summary
 		batch    []Message
 		failures []string
-		firstBad *Position
+		firstBad error
 	)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -315,6 +393,9 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 		t0 := time.Now()
 		if err := f.Emitter.Emit(ctx, batch...); err != nil {
+			if rejected(err) {
+				return &rejectedError{err}
+			}
 			return fmt.Errorf("emit: %w", err)
 		}
 		f.Metrics.emitted(f.Name, len(batch), time.Since(t0))
@@ -349,8 +430,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 			sum.DeadLetters++
 			failures = append(failures, merr.Error())
 			if firstBad == nil {
-				p := record.Pos
-				firstBad = &p
+				firstBad = merr
 			}
 			if f.DeadLetter != "" {
 				batch = append(batch, f.deadLetter(record, merr, info.Name, hash))
@@ -372,17 +452,17 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 		if len(batch) >= f.BatchSize {
 			if err := flush(); err != nil {
-				return Summary{}, err
+				return f.emitFailed(ctx, c, rec, err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return Summary{}, err
+		return f.emitFailed(ctx, c, rec, err)
 	}
 	rec.Events = sum.Events
 	rec.Failed = sum.DeadLetters
 	if len(failures) > 0 {
-		s, err := f.quarantine(ctx, c, rec, errors.New(failures[0]), failures)
+		s, err := f.quarantine(ctx, c, rec, firstBad, failures)
 		s.Events, s.DeadLetters, s.Skipped = sum.Events, sum.DeadLetters, sum.Skipped
 		return s, err
 	}
@@ -442,6 +522,38 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 	return hex.EncodeToString(hr.h.Sum(nil)), n, parseErr, nil
 }
 
+// errEmpty quarantines files without a single record.
+var errEmpty = errors.New("the file holds no records (empty, blank, or a truncated transfer); nothing was published")
+
+// fileProblem reports errors opening a claimed file that retrying cannot
+// fix: no permission, or a link that leads outside the drop folder.
+func fileProblem(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "path escapes from parent") ||
+		strings.Contains(err.Error(), "not a regular file")
+}
+
+// rejected reports emitter errors that say the messages themselves were
+// refused (too large, say), so retrying the same file cannot succeed.
+func rejected(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && !t.Temporary()
+}
+
+type rejectedError struct{ err error }
+
+func (e *rejectedError) Error() string { return "Kafka refused messages of this file: " + e.err.Error() }
+func (e *rejectedError) Unwrap() error { return e.err }
+
+// emitFailed quarantines a file whose messages Kafka refused for what they
+// are; any other emit failure is returned (transient: the file is retried).
+func (f *Flow) emitFailed(ctx context.Context, c FileClaim, rec FileRecord, err error) (Summary, error) {
+	var re *rejectedError
+	if errors.As(err, &re) {
+		return f.quarantine(ctx, c, rec, re, nil)
+	}
+	return Summary{}, err
+}
+
 // isTransient reports errors that are about reading, not about the content.
 func isTransient(err error) bool {
 	var pe interface{ Timeout() bool }
@@ -488,10 +600,18 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 		}
 		rep.Place = &p
 	}
-	if len(all) > 0 {
+	var re *rejectedError
+	switch {
+	case len(all) > 0:
 		rep.Next = "the records listed failed mapping and were sent to the dead-letter topic " + f.DeadLetter +
 			"; fix the mapping or the data, then drop the file again"
-	} else {
+	case errors.As(cause, &re):
+		rep.Next = "Kafka refused these messages (see the reason); fix the cause (message size, topic policy or ACLs), then drop the file again"
+	case errors.Is(cause, errEmpty):
+		rep.Next = "check that the sender's transfer completed, then drop the complete file again"
+	case rep.Place == nil:
+		rep.Next = "fix the cause given, then drop the file again"
+	default:
 		rep.Next = "fix the file at the place given (or ask the sender for a corrected one) and drop it again"
 	}
 	to, err := c.Quarantine(ctx, rep)

@@ -65,12 +65,19 @@ func (lineMapper) Map(r legacybridge.Record) ([]legacybridge.Event, error) {
 	return []legacybridge.Event{{Type: "com.example.line.v1", Subject: text, Data: d}}, nil
 }
 
-// memEmitter records messages; failN makes the next N Emit calls fail.
+// memEmitter records messages; failN makes the next N Emit calls fail;
+// a message keyed "poison" always fails (transiently), one keyed "huge" is
+// refused for good.
 type memEmitter struct {
 	mu    sync.Mutex
 	msgs  []legacybridge.Message
 	failN int
 }
+
+type refused struct{}
+
+func (refused) Error() string   { return "message too large" }
+func (refused) Temporary() bool { return false }
 
 func (m *memEmitter) Emit(ctx context.Context, msgs ...legacybridge.Message) error {
 	m.mu.Lock()
@@ -78,6 +85,14 @@ func (m *memEmitter) Emit(ctx context.Context, msgs ...legacybridge.Message) err
 	if m.failN > 0 {
 		m.failN--
 		return errors.New("broker unavailable")
+	}
+	for _, msg := range msgs {
+		switch string(msg.Key) {
+		case "poison":
+			return errors.New("broker unavailable for this partition")
+		case "huge":
+			return fmt.Errorf("emit: %w", refused{})
+		}
 	}
 	m.msgs = append(m.msgs, msgs...)
 	return nil
@@ -267,4 +282,56 @@ func TestEventIDDeterministic(t *testing.T) {
 		seen[id] = true
 	}
 	_ = fmt.Sprint
+}
+
+func TestFlowFailingFileDoesNotBlockOthers(t *testing.T) {
+	dir := t.TempDir()
+	em := &memEmitter{}
+	drop(t, dir, "a.txt", "one\npoison\n")
+	drop(t, dir, "b.txt", "two\n")
+	drop(t, dir, "c.txt", "huge\n")
+	drop(t, dir, "d.txt", "")
+	f := newFlow(t, dir, em, nil)
+	f.RetryBackoff = time.Millisecond
+	sum, err := f.RunOnce(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "a.txt") || !strings.Contains(err.Error(), "processing folder") {
+		t.Fatalf("err = %v, want one naming a.txt left in the processing folder", err)
+	}
+	if sum.Archived != 1 || sum.Quarantined != 2 {
+		t.Fatalf("summary %+v, want b.txt archived and c.txt, d.txt quarantined", sum)
+	}
+	for _, p := range []string{"processing/a.txt", "error/c.txt", "error/c.txt.error.json", "error/d.txt.error.json"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s missing: %v (files: %v)", p, err, ls(t, dir))
+		}
+	}
+	if ok, st := f.Status(); ok || !strings.Contains(st, "a.txt") {
+		t.Errorf("Status() = %v, %q; want unhealthy naming a.txt", ok, st)
+	}
+	rep, _ := os.ReadFile(filepath.Join(dir, "error", "c.txt.error.json"))
+	if !strings.Contains(string(rep), "message too large") || !strings.Contains(string(rep), "Kafka refused") {
+		t.Errorf("c.txt report: %s", rep)
+	}
+	rep, _ = os.ReadFile(filepath.Join(dir, "error", "d.txt.error.json"))
+	if !strings.Contains(string(rep), "no records") {
+		t.Errorf("d.txt report: %s", rep)
+	}
+}
+
+func TestFlowMappingFailurePlace(t *testing.T) {
+	dir := t.TempDir()
+	em := &memEmitter{}
+	drop(t, dir, "c.txt", "six\nNOMAP\n")
+	if _, err := newFlow(t, dir, em, nil).RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "error", "c.txt.error.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r legacybridge.QuarantineReport
+	json.Unmarshal(b, &r)
+	if len(r.Errors) != 1 || !strings.Contains(r.Reason, "NOMAP") {
+		t.Fatalf("report = %s", b)
+	}
 }

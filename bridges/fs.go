@@ -23,6 +23,8 @@ type Entry struct {
 	Size    int64     // bytes
 	ModTime time.Time // as precise as the transport allows
 	IsDir   bool
+	// Special is a link, pipe, socket or device: never picked up.
+	Special bool
 }
 
 // FS is the small filesystem every file-drop transport implements. Names are

@@ -40,6 +40,7 @@ type Poller struct {
 	Logger *slog.Logger
 
 	seen      map[string]Entry // last observation of each candidate
+	warned    map[string]bool  // names already reported as refused
 	recovered bool
 	pending   int
 }
@@ -84,6 +85,9 @@ func (p *Poller) defaults() {
 	if p.seen == nil {
 		p.seen = map[string]Entry{}
 	}
+	if p.warned == nil {
+		p.warned = map[string]bool{}
+	}
 }
 
 // Validate checks the poller's settings.
@@ -111,6 +115,11 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 	p.defaults()
 	var claims []legacybridge.FileClaim
 	if !p.recovered {
+		for _, d := range []string{p.ProcessingDir, p.ArchiveDir, p.ErrorDir} {
+			if e, err := p.FS.Stat(ctx, p.dir(d)); err == nil && !e.IsDir {
+				return nil, fmt.Errorf("bridges: %s is a file, but the flow needs it as a folder; move the file away or set another folder name", p.dir(d))
+			}
+		}
 		if err := p.FS.MkdirAll(ctx, p.dir(p.ProcessingDir)); err != nil {
 			return nil, fmt.Errorf("bridges: create processing folder: %w", err)
 		}
@@ -120,7 +129,7 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 		}
 		sortEntries(left)
 		for _, e := range left {
-			if e.IsDir || CheckName(e.Name) != nil {
+			if e.IsDir || e.Special || CheckName(e.Name) != nil {
 				continue
 			}
 			claims = append(claims, &Claim{p: p, Name: e.Name, Path: Join(p.dir(p.ProcessingDir), e.Name),
@@ -152,8 +161,17 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 		if ok, _ := path.Match(p.Pattern, e.Name); !ok {
 			continue
 		}
+		// Hidden names are uploads in progress by convention (.name.part,
+		// rsync's .name.XXXXXX); never pick them up.
+		if strings.HasPrefix(e.Name, ".") {
+			continue
+		}
 		if err := CheckName(e.Name); err != nil {
-			p.Logger.Warn("file name refused", "dir", p.Dir, "err", err)
+			p.warnOnce(e.Name, "file name refused; the file is left where it is", "err", err)
+			continue
+		}
+		if e.Special {
+			p.warnOnce(e.Name, "not a regular file (a link, pipe or device); left where it is", "file", Join(p.Dir, e.Name))
 			continue
 		}
 		ready := false
@@ -182,6 +200,14 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 	}
 	p.seen = next
 	return claims, nil
+}
+
+func (p *Poller) warnOnce(name, msg string, args ...any) {
+	if p.warned[name] {
+		return
+	}
+	p.warned[name] = true
+	p.Logger.Warn(msg, args...)
 }
 
 func (p *Poller) claim(ctx context.Context, e Entry) (*Claim, error) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,5 +190,35 @@ func TestLocalFSStaysInRoot(t *testing.T) {
 	}
 	if err := fs.Rename(context.Background(), "../secret", "x"); err == nil {
 		t.Fatal("renamed a file from outside the root")
+	}
+}
+
+func TestSkipsHiddenLinksAndPipes(t *testing.T) {
+	dir, p, _ := setup(t)
+	ctx := context.Background()
+	old := time.Now().Add(-time.Minute)
+	outside := filepath.Join(t.TempDir(), "secret.edi")
+	write(t, outside, "s", old)
+	write(t, filepath.Join(dir, ".upload.edi"), "partial", old)
+	write(t, filepath.Join(dir, "ok.edi"), "x", old)
+	if err := os.Symlink(outside, filepath.Join(dir, "link.edi")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.edi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.Poll(ctx)
+	cs, err := p.Poll(ctx)
+	if err != nil || len(cs) != 1 || cs[0].Info().Name != "ok.edi" {
+		t.Fatalf("claimed %v (%v), want only ok.edi", names(cs), err)
+	}
+}
+
+func TestFolderNameTakenByAFile(t *testing.T) {
+	dir, p, _ := setup(t)
+	write(t, filepath.Join(dir, "processing"), "I am a file", time.Now())
+	_, err := p.Poll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is a file") {
+		t.Fatalf("err = %v, want a clear error", err)
 	}
 }

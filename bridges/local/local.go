@@ -62,7 +62,8 @@ func (f *FS) List(ctx context.Context, dir string) ([]bridges.Entry, error) {
 			if ierr != nil {
 				continue // vanished between readdir and stat
 			}
-			out = append(out, bridges.Entry{Name: de.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: de.IsDir()})
+			out = append(out, bridges.Entry{Name: de.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: de.IsDir(),
+				Special: !de.IsDir() && !info.Mode().IsRegular()})
 		}
 		if err == io.EOF {
 			return out, nil
@@ -81,7 +82,8 @@ func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
 	if err != nil {
 		return bridges.Entry{}, mapErr(err)
 	}
-	return bridges.Entry{Name: info.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: info.IsDir()}, nil
+	return bridges.Entry{Name: info.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: info.IsDir(),
+		Special: !info.IsDir() && !info.Mode().IsRegular()}, nil
 }
 
 func (f *FS) Open(ctx context.Context, name string) (io.ReadCloser, error) {

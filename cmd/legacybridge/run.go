@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +107,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer em.Close()
 
-	health := &healthState{flows: map[string]string{}}
+	health := &healthState{static: map[string]string{}, flows: map[string]func() (bool, string){}}
 	if cfg.MetricsListen != "" {
 		stopHTTP, err := serveMetrics(cfg.MetricsListen, reg, health, log)
 		if err != nil {
@@ -126,7 +127,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			continue
 		}
 		flows = append(flows, f)
-		health.set(fc.Name, "running")
+		health.watch(fc.Name, f.Status)
 	}
 	for _, e := range startErrs {
 		log.Error(e.Error())
@@ -222,35 +223,53 @@ func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led 
 	return f, f.Validate()
 }
 
+// healthState answers /healthz: every flow's status.
 type healthState struct {
-	mu    sync.Mutex
-	flows map[string]string
+	mu     sync.Mutex
+	static map[string]string                // flows that could not start
+	flows  map[string]func() (bool, string) // running flows
 }
 
 func (h *healthState) set(flow, state string) {
 	h.mu.Lock()
-	h.flows[flow] = state
+	h.static[flow] = state
 	h.mu.Unlock()
+}
+
+func (h *healthState) watch(flow string, status func() (bool, string)) {
+	h.mu.Lock()
+	h.flows[flow] = status
+	h.mu.Unlock()
+}
+
+// report returns whether all flows are healthy and one line per flow.
+func (h *healthState) report() (bool, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ok := true
+	var lines []string
+	for name, st := range h.static {
+		ok = false
+		lines = append(lines, name+": "+st)
+	}
+	for name, fn := range h.flows {
+		fok, st := fn()
+		ok = ok && fok
+		lines = append(lines, name+": "+st)
+	}
+	slices.Sort(lines)
+	return ok, strings.Join(lines, "\n") + "\n"
 }
 
 func serveMetrics(addr string, reg *prometheus.Registry, h *healthState, log *slog.Logger) (func(), error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		ok := true
-		var b strings.Builder
-		for name, st := range h.flows {
-			if st != "running" {
-				ok = false
-			}
-			fmt.Fprintf(&b, "%s: %s\n", name, st)
-		}
+		ok, body := h.report()
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		io.WriteString(w, b.String())
+		io.WriteString(w, body)
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
