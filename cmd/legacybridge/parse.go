@@ -68,6 +68,9 @@ func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder) er
 		return err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder; name the files in it (e.g. %s/*)", name, name)
+	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	if format == "auto" {
 		format, err = detect(br, fw != nil)

@@ -64,12 +64,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := validateAll(cfg); err != nil {
+		return fmt.Errorf("config %s is not valid (run 'legacybridge validate --config %s' for the full list):\n%w", *cfgPath, *cfgPath, err)
+	}
 	log, err := newLogger(stderr, cfg.LogLevel, *logFormat)
 	if err != nil {
 		return err
-	}
-	if err := validateAll(cfg); err != nil {
-		return fmt.Errorf("config %s is not valid (run 'legacybridge validate --config %s' for the full list):\n%w", *cfgPath, *cfgPath, err)
 	}
 
 	reg := prometheus.NewRegistry()

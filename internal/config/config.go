@@ -4,12 +4,14 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -156,7 +158,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (use e.g. 500ms, 2s, 1m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (use e.g. 500ms, 2s, 1m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -165,46 +167,125 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration as text.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// Expand replaces ${VAR} and ${VAR:-default} with the environment's values.
-// An unset variable without a default is an error naming it. $$ escapes $.
-func Expand(src []byte, lookup func(string) (string, bool)) ([]byte, error) {
-	var missing []string
-	out := envRef.ReplaceAllFunc(src, func(m []byte) []byte {
-		sm := envRef.FindSubmatch(m)
-		if v, ok := lookup(string(sm[1])); ok {
-			return []byte(v)
+// Expand replaces ${VAR} and ${VAR:-default} in one value with the
+// environment's values; $$ stands for a literal $. Names of unset variables
+// without a default are added to missing.
+func Expand(v string, lookup func(string) (string, bool), missing map[string]bool) string {
+	return envRef.ReplaceAllStringFunc(v, func(m string) string {
+		if m == "$$" {
+			return "$"
 		}
-		if len(sm[2]) > 0 {
+		sm := envRef.FindStringSubmatch(m)
+		if val, ok := lookup(sm[1]); ok {
+			return val
+		}
+		if sm[2] != "" {
 			return sm[3]
 		}
-		missing = append(missing, string(sm[1]))
+		missing[sm[1]] = true
 		return m
 	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("environment variable(s) not set: %s (set them, or write ${NAME:-default})", strings.Join(missing, ", "))
-	}
-	return out, nil
 }
 
-// Load reads, expands and decodes the file, fills defaults and resolves
-// relative paths. It does not validate flows beyond the YAML shape; call
-// Validate for that.
+// expandNode expands variables in every scalar value (never in keys or
+// comments); the result stays one YAML value, whatever it contains.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), missing map[string]bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if strings.Contains(n.Value, "$") {
+			n.Value = Expand(n.Value, lookup, missing)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandNode(n.Content[i], lookup, missing)
+		}
+	default:
+		for _, c := range n.Content {
+			expandNode(c, lookup, missing)
+		}
+	}
+}
+
+// checkKeys lists every mapping key that the target type does not declare,
+// with its line, so all mistakes are reported at once.
+func checkKeys(n *yaml.Node, t reflect.Type, where string, problems *[]string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := map[string]reflect.StructField{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fields[tag] = f
+			names = append(names, tag)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "<<" {
+				continue
+			}
+			f, ok := fields[k.Value]
+			if !ok {
+				*problems = append(*problems, fmt.Sprintf("line %d: unknown key %q in %s (known keys: %s)", k.Line, k.Value, where, strings.Join(names, ", ")))
+				continue
+			}
+			checkKeys(v, f.Type, strings.TrimPrefix(where+"."+k.Value, "the top level."), problems)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", where, i), problems)
+		}
+	}
+}
+
+// Load reads the file, expands ${ENV} in its values, decodes it (every
+// unknown key and bad value is reported, with its line), fills defaults and
+// resolves relative paths. Call Validate for the checks across fields.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	src, err := Expand(raw, os.LookupEnv)
-	if err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if len(doc.Content) > 0 {
+		missing := map[string]bool{}
+		expandNode(&doc, os.LookupEnv, missing)
+		if len(missing) > 0 {
+			names := make([]string, 0, len(missing))
+			for n := range missing {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("config %s: environment variable(s) not set: %s (set them, or write ${NAME:-default})", path, strings.Join(names, ", "))
+		}
+		var problems []string
+		checkKeys(doc.Content[0], reflect.TypeOf(c), "the top level", &problems)
+		if err := doc.Decode(&c); err != nil {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				problems = append(problems, te.Errors...)
+			} else {
+				problems = append(problems, err.Error())
+			}
+		}
+		if len(problems) > 0 {
+			return nil, fmt.Errorf("config %s: %d problem(s):\n  %s", path, len(problems), strings.Join(problems, "\n  "))
+		}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -311,6 +392,13 @@ func (c *Config) Validate() error {
 	if t := c.Kafka.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		add("kafka.tls: cert_file and key_file go together")
 	}
+	if c.Embedded() {
+		if host, _, err := net.SplitHostPort(c.Kafka.EmbeddedListen); err != nil {
+			add("kafka.embedded_listen %q: %v", c.Kafka.EmbeddedListen, err)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			add("kafka.embedded_listen %q: the embedded broker listens on loopback only (e.g. 127.0.0.1:9092)", c.Kafka.EmbeddedListen)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -320,6 +408,7 @@ func (c *Config) Validate() error {
 		add("flows: none configured")
 	}
 	seen := map[string]bool{}
+	dirs := map[string]string{}
 	for i, f := range c.Flows {
 		where := fmt.Sprintf("flows[%d]", i)
 		if f.Name != "" {
@@ -352,6 +441,29 @@ func (c *Config) Validate() error {
 			if l.PollInterval < 0 || l.MinAge < 0 {
 				add("%s: poll_interval and min_age must not be negative", where)
 			}
+			if l.MaxFilesPerPoll < 0 {
+				add("%s: max_files_per_poll must not be negative", where)
+			}
+			sub := map[string]string{}
+			for _, d := range []struct{ key, val, def string }{
+				{"processing_dir", l.ProcessingDir, "processing"}, {"archive_dir", l.ArchiveDir, "archive"}, {"error_dir", l.ErrorDir, "error"},
+			} {
+				v := d.val
+				if v == "" {
+					v = d.def
+				}
+				if filepath.IsAbs(v) || v == "." || strings.HasPrefix(filepath.Clean(v), "..") {
+					add("%s: source.local.%s %q must be a folder inside the drop folder (a relative path without ..)", where, d.key, v)
+				}
+				if other, dup := sub[filepath.Clean(v)]; dup {
+					add("%s: source.local.%s and %s are the same folder %q", where, d.key, other, v)
+				}
+				sub[filepath.Clean(v)] = d.key
+			}
+			if other, dup := dirs[filepath.Clean(l.Dir)]; dup && l.Dir != "" {
+				add("%s: source.local.dir %s is already the drop folder of flow %q (two flows would race for its files)", where, l.Dir, other)
+			}
+			dirs[filepath.Clean(l.Dir)] = f.Name
 		}
 		switch f.Parser.Format {
 		case "x12":
@@ -384,6 +496,9 @@ func (c *Config) Validate() error {
 		}
 		if f.Topic == "" {
 			add("%s: topic is required", where)
+		}
+		if f.BatchSize < 0 {
+			add("%s: batch_size must not be negative", where)
 		}
 		if f.DeadLetterTopic == "" {
 			add("%s: dead_letter_topic is required", where)

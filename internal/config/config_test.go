@@ -138,3 +138,79 @@ func TestSASLPasswordFromEnvOrFile(t *testing.T) {
 		t.Fatalf("env password = %q", got)
 	}
 }
+
+func TestEveryYAMLProblemAtOnce(t *testing.T) {
+	_, err := Load(writeCfg(t, `
+kafka:
+  embeded_listen: 127.0.0.1:1
+flows:
+  - name: a
+    sorce: {}
+    source: {local: {dir: x, poll_interval: "5 minutes", min_age: soon}}
+`))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`line 3: unknown key "embeded_listen" in kafka`, `line 6: unknown key "sorce" in flows[0]`,
+		`"5 minutes" is not a duration`, `"soon" is not a duration`, "4 problem(s)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "config.Kafka") {
+		t.Errorf("error exposes Go type names: %v", err)
+	}
+}
+
+func TestEnvOnlyInValues(t *testing.T) {
+	t.Setenv("LB_T", "a, b: c")
+	os.Unsetenv("LB_IN_COMMENT")
+	c, err := Load(writeCfg(t, `
+# a comment may mention ${LB_IN_COMMENT} freely
+state_dir: "$${HOME}/x"
+flows:
+  - name: a
+    topic: ${LB_T}
+    dead_letter_topic: ${LB_MISSING_1:-dlt}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Flows[0].Topic != "a, b: c" || c.Flows[0].DeadLetterTopic != "dlt" || !strings.HasSuffix(c.StateDir, "${HOME}/x") {
+		t.Fatalf("topic %q, dlt %q, state_dir %q", c.Flows[0].Topic, c.Flows[0].DeadLetterTopic, c.StateDir)
+	}
+	_, err = Load(writeCfg(t, "state_dir: ${LB_MISSING_2}\nlog_level: ${LB_MISSING_2}\n"))
+	if err == nil || strings.Count(err.Error(), "LB_MISSING_2") != 1 {
+		t.Fatalf("err = %v, want LB_MISSING_2 named once", err)
+	}
+}
+
+func TestValidateFoldersAndListen(t *testing.T) {
+	c, err := Load(writeCfg(t, `
+kafka: {embedded_listen: "0.0.0.0:9092"}
+flows:
+  - name: a
+    source: {local: {dir: in, processing_dir: ../elsewhere, archive_dir: /abs, error_dir: ../elsewhere, max_files_per_poll: -1}}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t
+    dead_letter_topic: t.dlt
+    batch_size: -5
+  - name: b
+    source: {local: {dir: in}}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t
+    dead_letter_topic: t.dlt
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	for _, want := range []string{"loopback only", `processing_dir "../elsewhere" must be a folder inside`, `archive_dir "/abs"`,
+		"are the same folder", "max_files_per_poll must not be negative", "batch_size must not be negative", `already the drop folder of flow "a"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems lack %q:\n%v", want, err)
+		}
+	}
+}
