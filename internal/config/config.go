@@ -304,6 +304,16 @@ func (c *Config) rel(p string) string {
 }
 
 func (c *Config) defaults() {
+	// An entry may hold a comma-separated list (handy with ${KAFKA_BROKERS}).
+	var brokers []string
+	for _, b := range c.Kafka.Brokers {
+		for _, p := range strings.Split(b, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				brokers = append(brokers, p)
+			}
+		}
+	}
+	c.Kafka.Brokers = brokers
 	if len(c.Kafka.Brokers) == 0 {
 		c.Kafka.Brokers = []string{"embedded"}
 	}
