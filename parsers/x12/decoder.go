@@ -90,10 +90,13 @@ type Decoder struct {
 
 	env       Envelope // current interchange and group fields
 	inISA     bool
-	isaSeg    int // segment number of the ISA
-	groups    int // GS seen in the interchange
+	isa       opener // the open ISA
+	groups    int    // GS seen in the interchange
 	inGS      bool
-	gsTxCount int // ST seen in the group
+	gs        opener   // the open GS
+	gsTxCount int      // ST seen in the group
+	gsIDs     controls // GS06 used in the interchange
+	stIDs     controls // ST02 used in the group
 
 	cur      *Transaction
 	segsHint int                    // room for the next transaction's segments
@@ -101,6 +104,14 @@ type Decoder struct {
 	txSlab   []Transaction          // free transactions
 	index    int
 	errs     []*ParseError
+}
+
+// opener is where an envelope header (ISA, GS) was read, for the errors
+// about its trailer.
+type opener struct {
+	seg  int
+	off  int64
+	line int
 }
 
 // NewDecoder returns a Decoder reading from r.
@@ -137,7 +148,8 @@ func (d *Decoder) Decode() (*Transaction, error) {
 			}
 			var pe *ParseError
 			if !errors.As(err, &pe) {
-				pe = &ParseError{File: d.Name, Offset: d.tok.off, Err: err, fatal: true}
+				pe = &ParseError{File: d.Name, Offset: d.tok.off, Line: d.tok.line, Segment: d.tok.num,
+					Tag: d.tok.tagOfLast(), Err: err, fatal: true}
 			}
 			d.errs = append(d.errs, pe)
 			if pe.fatal {
@@ -145,9 +157,17 @@ func (d *Decoder) Decode() (*Transaction, error) {
 				d.cur = nil
 				return nil, d.takeErrs()
 			}
-			if seg.Tag == "" {
+			if !validTag(seg.Tag) {
+				// No segment (padding), an empty one, or one with a bad tag:
+				// reported once, by the tokenizer, and never taken for an
+				// envelope segment. A segment with data stays in its
+				// transaction set (SE01 counts it); outside one it is
+				// dropped.
 				if d.cur == nil {
 					return nil, d.takeErrs()
+				}
+				if seg.Tag != "" || seg.Elements != nil {
+					d.cur.Segments = append(d.cur.Segments, *seg)
 				}
 				continue
 			}
@@ -218,23 +238,31 @@ func (d *Decoder) fail(seg *legacybridge.Segment, line int, kind error, format s
 		Err: &cause{kind: kind, msg: fmt.Sprintf(format, args...)}})
 }
 
-// eof closes whatever is open at the end of input, one envelope level per call.
+// eof closes whatever is open at the end of input, one envelope level per
+// call. Each error is placed at the header left open (ST, GS, ISA) and says
+// where the input ends.
 func (d *Decoder) eof() (*Transaction, error) {
-	at := &legacybridge.Segment{Offset: d.tok.off, Number: 0}
-	line := d.tok.line
+	end := "input ends at byte offset " + strconv.FormatInt(d.tok.off, 10)
+	if p := d.tok.lastPlace(); p != "" {
+		end += ", after " + p
+	}
 	if d.cur != nil {
 		tx := d.take()
-		d.fail(at, line, ErrMissingTrailer, "input ends inside transaction set %s %s (segment %d): missing SE",
-			tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment)
+		st := &legacybridge.Segment{Tag: "ST", Offset: tx.Pos.Offset, Number: tx.Pos.Segment}
+		d.fail(st, tx.Pos.Line, ErrMissingTrailer, "transaction set %s %q has no SE: %s",
+			tx.Envelope.SetID, tx.Envelope.SetControlNumber, end)
 		return tx, d.takeErrs()
 	}
 	if d.inGS {
 		d.inGS = false
-		d.fail(at, line, ErrMissingTrailer, "input ends inside functional group %s: missing GE", d.env.GroupControlNumber)
+		gs := &legacybridge.Segment{Tag: "GS", Offset: d.gs.off, Number: d.gs.seg}
+		d.fail(gs, d.gs.line, ErrMissingTrailer, "functional group %s %q has no GE: %s",
+			d.env.FunctionalID, d.env.GroupControlNumber, end)
 	}
 	if d.inISA {
 		d.inISA = false
-		d.fail(at, line, ErrMissingTrailer, "input ends inside interchange %s: missing IEA", d.env.ControlNumber)
+		isa := &legacybridge.Segment{Tag: "ISA", Offset: d.isa.off, Number: d.isa.seg}
+		d.fail(isa, d.isa.line, ErrMissingTrailer, "interchange %q has no IEA: %s", d.env.ControlNumber, end)
 	}
 	if len(d.errs) > 0 {
 		return nil, d.takeErrs()
@@ -246,7 +274,7 @@ func (d *Decoder) eof() (*Transaction, error) {
 // cut ends the current transaction set at seg, which is pushed back.
 func (d *Decoder) cut(seg *legacybridge.Segment, line int) *Transaction {
 	tx := d.take()
-	d.fail(seg, line, ErrMissingTrailer, "transaction set %s %s (segment %d) has no SE before %s",
+	d.fail(seg, line, ErrMissingTrailer, "transaction set %s %q (ST at segment %d) has no SE before this %s",
 		tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment, seg.Tag)
 	d.back, d.hasBack, d.backLine = *seg, true, line
 	return tx
@@ -267,12 +295,15 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 	case "ISA":
 		if d.inGS {
 			d.inGS = false
-			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before the next ISA", d.env.GroupControlNumber)
+			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this ISA",
+				d.env.GroupControlNumber, d.gs.seg)
 		}
 		if d.inISA {
-			d.fail(seg, line, ErrMissingTrailer, "interchange %s has no IEA before the next ISA", d.env.ControlNumber)
+			d.fail(seg, line, ErrMissingTrailer, "interchange %q (ISA at segment %d) has no IEA before this ISA",
+				d.env.ControlNumber, d.isa.seg)
 		}
-		d.inISA, d.isaSeg, d.groups = true, seg.Number, 0
+		d.inISA, d.isa, d.groups = true, opener{seg.Number, seg.Offset, line}, 0
+		d.gsIDs.reset()
 		v := func(i int) string { return strings.TrimSpace(seg.Element(i).Value()) }
 		d.env = Envelope{
 			SenderQualifier: v(5), SenderID: v(6), ReceiverQualifier: v(7), ReceiverID: v(8),
@@ -284,11 +315,19 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			d.fail(seg, line, ErrOutsideEnvelope, "GS outside an interchange (after IEA, before ISA)")
 		}
 		if d.inGS {
-			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before the next GS", d.env.GroupControlNumber)
+			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this GS",
+				d.env.GroupControlNumber, d.gs.seg)
 		}
-		d.inGS, d.gsTxCount = true, 0
+		d.inGS, d.gs, d.gsTxCount = true, opener{seg.Number, seg.Offset, line}, 0
+		d.stIDs.reset()
 		if d.inISA {
 			d.groups++
+			if id := seg.Element(6).Value(); id != "" {
+				if prev, ok := d.gsIDs.add(id, seg.Number); !ok {
+					d.fail(seg, line, ErrDuplicateControl, "GS06 %q is already the control number of %s in interchange %q",
+						id, prev.describe("functional group"), d.env.ControlNumber)
+				}
+			}
 		}
 		v := func(i int) string { return seg.Element(i).Value() }
 		d.env.FunctionalID, d.env.AppSender, d.env.AppReceiver = v(1), v(2), v(3)
@@ -306,7 +345,8 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 	case "IEA":
 		if d.inGS {
 			d.inGS = false
-			d.fail(seg, line, ErrMissingTrailer, "functional group %s has no GE before IEA", d.env.GroupControlNumber)
+			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this IEA",
+				d.env.GroupControlNumber, d.gs.seg)
 			d.clearGroup()
 		}
 		if !d.inISA {
@@ -321,6 +361,12 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			d.fail(seg, line, ErrOutsideEnvelope, "ST outside a functional group (no GS)")
 		} else {
 			d.gsTxCount++
+			if id := seg.Element(2).Value(); id != "" {
+				if prev, ok := d.stIDs.add(id, seg.Number); !ok {
+					d.fail(seg, line, ErrDuplicateControl, "ST02 %q is already the control number of %s in functional group %q",
+						id, prev.describe("transaction set"), d.env.GroupControlNumber)
+				}
+			}
 		}
 		env := d.env
 		env.SetID, env.SetControlNumber, env.ImplementationRef = seg.Element(1).Value(), seg.Element(2).Value(), seg.Element(3).Value()
@@ -355,7 +401,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			if !d.inISA {
 				where = "outside an interchange (after IEA)"
 			}
-			d.fail(seg, line, ErrOutsideEnvelope, "segment %s %s", seg.Tag, where)
+			d.fail(seg, line, ErrOutsideEnvelope, "%s segment %s", seg.Tag, where)
 			return nil
 		}
 		d.cur.Segments = append(d.cur.Segments, *seg)

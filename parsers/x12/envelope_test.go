@@ -33,7 +33,7 @@ func TestEnvelopeErrors(t *testing.T) {
 		{"IEA02 mismatch", "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*0001~SE*2*0001~GE*1*1~IEA*1*000000002~", 1,
 			[]string{"control@6(IEA)"}},
 		{"end inside ST", "GS*PO*S*R*20240115*1200*1*X*004010~ST*850*0001~BEG*00~", 1,
-			[]string{"trailer@0()", "trailer@0()", "trailer@0()"}},
+			[]string{"trailer@3(ST)", "trailer@2(GS)", "trailer@1(ISA)"}},
 		{"ST without GS", "ST*850*1~SE*2*1~IEA*0*000000001~", 1, []string{"outside@2(ST)"}},
 		{"segment between sets", "GS*PO*S*R*20240115*1200*1*X*004010~N1*X~GE*0*1~IEA*1*000000001~", 0,
 			[]string{"outside@3(N1)"}},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"legacybridge"
 )
@@ -34,10 +35,20 @@ var (
 	// ErrOutsideEnvelope: a segment where its envelope is not open (GS
 	// without ISA, ST without GS, data segment outside ST..SE, ...).
 	ErrOutsideEnvelope = errors.New("segment outside its envelope")
+	// ErrDuplicateControl: a control number used twice in one envelope: two
+	// transaction sets with the same ST02 in one functional group, or two
+	// functional groups with the same GS06 in one interchange. Not fatal.
+	ErrDuplicateControl = errors.New("duplicate control number")
 )
 
 // ParseError is an error about the input, with where it was found. It
 // implements legacybridge.Placer.
+//
+// The place is always a segment when one has been read: the faulty segment
+// itself; for a missing trailer at the end of input, the ISA, GS or ST left
+// open (the message says where the input ends); for a fault between segments
+// (padding, an I/O error), the last segment read, with Offset at the fault.
+// Only a fault before the first byte of the first segment has Segment 0.
 type ParseError struct {
 	File    string // name given to the decoder, "" if none
 	Offset  int64  // byte offset in the input (a BOM counts)
@@ -93,8 +104,8 @@ func (e *ParseError) Place() legacybridge.Position {
 // io.EOF afterwards).
 func (e *ParseError) Fatal() bool { return e.fatal }
 
-// ErrorList is several problems found at one step of decoding, in input
-// order. Decode returns it instead of a single *ParseError when a transaction
+// ErrorList is several problems found at one step of decoding, in the order
+// they were found; each is a complete *ParseError that reads on its own. Decode returns it instead of a single *ParseError when a transaction
 // set has more than one problem. errors.As(err, &pe) finds the first.
 type ErrorList []*ParseError
 
@@ -132,6 +143,24 @@ type cause struct {
 
 func (c *cause) Error() string { return c.msg }
 func (c *cause) Unwrap() error { return c.kind }
+
+// quoteMax is how many bytes of offending input a message quotes.
+const quoteMax = 20
+
+// quote renders input bytes for a message: Go-quoted, so control bytes are
+// visible, and cut after quoteMax bytes with "..." after the closing quote.
+func quote[T string | []byte](b T) string {
+	if len(b) <= quoteMax {
+		return strconv.Quote(string(b))
+	}
+	// Do not cut inside a UTF-8 sequence: back up to its first byte (at
+	// most 3 bytes, in case the input is not UTF-8).
+	n := quoteMax
+	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(b[n]); i++ {
+		n--
+	}
+	return strconv.Quote(string(b[:n])) + "..."
+}
 
 var (
 	_ legacybridge.Placer = (*ParseError)(nil)

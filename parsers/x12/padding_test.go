@@ -19,9 +19,6 @@ func TestTrailingPadding(t *testing.T) {
 	iea := strings.Index(in, "IEA*") // offset of the IEA
 	itoa := strconv.Itoa
 	at := func(off, seg int, tag string) string { // an error's place on line 1
-		if seg == 0 {
-			return "x12: t.edi: byte offset " + itoa(off) + " (line 1): "
-		}
 		if tag != "" {
 			tag = " (" + tag + ")"
 		}
@@ -44,27 +41,28 @@ func TestTrailingPadding(t *testing.T) {
 		{"NULs and 0x1A mixed with blanks", in + "\n\x00\x00 \x1a\x00\t\n", 1, nil},
 		{"LF terminator, 0x1A", strings.ReplaceAll(in, "~", "\n") + "\x1a", 1, nil},
 		{"0x1A then GS", in + "\x1aGS*PO*S*R*20240115*1200*2*X*004010~", 1, []string{
-			at(end, 0, "") + "padding (NUL, 0x1A end-of-file or blank bytes) after IEA is followed by more data at byte offset " + itoa(end+1),
+			at(end, 7, "IEA") + "padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset " +
+				itoa(end+1) + `: "GS*PO*S*R*20240115*1"...`,
 			at(end+1, 8, "GS") + "GS outside an interchange (after IEA, before ISA)",
-			at(end+1+35, 0, "") + "input ends inside functional group 2: missing GE",
+			at(end+1, 8, "GS") + `functional group PO "2" has no GE: input ends at byte offset ` + itoa(end+1+35) + ", after segment 8 (GS)",
 		}},
 		{"NULs then another interchange", in + "\r\n\x00\x00\x00\r\n" + second, 2, []string{
-			"x12: t.edi: byte offset " + itoa(end+2) + " (line 2): padding (NUL, 0x1A end-of-file or blank bytes) after IEA is followed by more data at byte offset " + itoa(end+7),
+			"x12: t.edi: segment 7 (IEA) at byte offset " + itoa(end+2) + " (line 2): padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset " +
+				itoa(end+7) + `: "ISA*00*          *00"...`,
 		}},
 		{"0x1A then a data segment", in + "\x1aN1*X~", 1, []string{
-			at(end, 0, "") + "padding (NUL, 0x1A end-of-file or blank bytes) after IEA is followed by more data at byte offset " + itoa(end+1),
-			at(end+1, 8, "N1") + "segment N1 outside an interchange (after IEA)",
+			at(end, 7, "IEA") + "padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset " +
+				itoa(end+1) + `: "N1*X~"`,
+			at(end+1, 8, "N1") + "N1 segment outside an interchange (after IEA)",
 		}},
-		// Not after an IEA: as any other bad segment.
+		// Not after an IEA: as any other bad segment, reported once.
 		{"0x1A before IEA", testISA + strings.Replace(body, "GE*1*1~", "GE*1*1~\x1a", 1), 1, []string{
-			at(iea, 7, "") + `segment tag "\x1aIEA" is not 2-3 upper-case letters or digits`,
-			at(iea, 7, "\x1aIEA") + "segment \x1aIEA outside a transaction set (between ST and SE)",
-			at(end+1, 0, "") + "input ends inside interchange 000000001: missing IEA",
+			at(iea, 7, "") + `segment tag "\x1aIEA" is not 2-3 upper-case letters or digits: "\x1aIEA*1*000000001"`,
+			at(0, 1, "ISA") + `interchange "000000001" has no IEA: input ends at byte offset ` + itoa(end+1) + ", after segment 7",
 		}},
 		{"0x1A after a truncated interchange", testISA + strings.TrimSuffix(body, "IEA*1*000000001~") + "\x1a", 1, []string{
 			at(iea, 7, "") + `segment tag "\x1a" is not 2-3 upper-case letters or digits`,
-			at(iea, 7, "\x1a") + "segment \x1a outside a transaction set (between ST and SE)",
-			at(iea+1, 0, "") + "input ends inside interchange 000000001: missing IEA",
+			at(0, 1, "ISA") + `interchange "000000001" has no IEA: input ends at byte offset ` + itoa(iea+1) + ", after segment 7",
 		}},
 	}
 	for _, tc := range tests {

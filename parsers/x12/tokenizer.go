@@ -76,8 +76,9 @@ type Tokenizer struct {
 	noFast bool       // tests: always take the general path
 	dropLF bool
 
-	segLine int  // line of the last segment returned
-	lastIEA bool // the last segment returned was an IEA
+	segLine int    // line of the last segment returned
+	lastIEA bool   // the last segment returned was an IEA
+	lastTag string // tag of the last segment returned (segment t.num), "" if it had none
 
 	buf   []byte // segment spanning buffer refills
 	clean []byte // segment with line breaks removed
@@ -142,11 +143,15 @@ func (t *Tokenizer) read(seg *legacybridge.Segment) error {
 	}
 	if t.fast && t.started && !t.noFast {
 		if ok, err := t.nextFast(seg); ok {
+			t.lastTag = seg.Tag
 			return err
 		}
 	}
 	var err error
 	*seg, err = t.next()
+	if seg.Number > 0 {
+		t.lastTag = seg.Tag
+	}
 	if err != nil {
 		var pe *ParseError
 		if err == io.EOF || !errors.As(err, &pe) || pe.fatal {
@@ -167,8 +172,32 @@ func (t *Tokenizer) fatalAt(off int64, line, num int, tag string, kind error, fo
 	return e
 }
 
+// ioErr is a read error, placed at the last segment read and the offset
+// reached.
 func (t *Tokenizer) ioErr(err error) *ParseError {
-	return &ParseError{File: t.Name, Offset: t.off, Line: t.line, Err: err, fatal: true}
+	return &ParseError{File: t.Name, Offset: t.off, Line: t.line, Segment: t.num, Tag: t.tagOfLast(),
+		Err: fmt.Errorf("read error: %w", err), fatal: true}
+}
+
+// tagOfLast is the tag of the last segment read, "" when it had no valid one.
+func (t *Tokenizer) tagOfLast() string {
+	if validTag(t.lastTag) {
+		return t.lastTag
+	}
+	return ""
+}
+
+// lastPlace names the last segment read for messages: "segment 9 (IEA)",
+// "segment 9" when its tag was bad, "" before the first.
+func (t *Tokenizer) lastPlace() string {
+	if t.num == 0 {
+		return ""
+	}
+	s := "segment " + strconv.Itoa(t.num)
+	if tag := t.tagOfLast(); tag != "" {
+		s += " (" + tag + ")"
+	}
+	return s
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -195,9 +224,9 @@ func (t *Tokenizer) next() (legacybridge.Segment, error) {
 		return t.readISA(start, line)
 	}
 	if !t.have {
-		b, _ := t.br.Peek(16)
-		return legacybridge.Segment{}, t.fatalAt(start, line, 0, "", ErrNoInterchange,
-			"input does not start with an ISA segment (found %q)", b)
+		b, _ := t.br.Peek(quoteMax + 1)
+		return legacybridge.Segment{}, t.fatalAt(start, line, t.num+1, "", ErrNoInterchange,
+			"input does not start with an ISA segment: found %s", quote(b))
 	}
 	raw, terminated, err := t.readRaw(start, line)
 	if err != nil {
@@ -209,8 +238,9 @@ func (t *Tokenizer) next() (legacybridge.Segment, error) {
 		}
 		// A bare terminator: only a non-whitespace terminator gets here.
 		t.num++
-		return legacybridge.Segment{}, t.errAt(start, line, t.num, "", ErrBadSegment,
-			"empty segment (missing segment tag)")
+		t.segLine = line
+		return legacybridge.Segment{Offset: start, Number: t.num}, t.errAt(start, line, t.num, "", ErrBadSegment,
+			"empty segment: segment terminator %q with no tag before it", t.term)
 	}
 	t.num++
 	t.segLine = line
@@ -408,8 +438,10 @@ func (t *Tokenizer) skipPadding() error {
 		t.br.Discard(i)
 		t.off += int64(i)
 		if i < len(b) {
-			return t.errAt(start, line, 0, "", ErrBadSegment,
-				"padding (NUL, 0x1A end-of-file or blank bytes) after IEA is followed by more data at byte offset %d", t.off)
+			more, _ := t.br.Peek(quoteMax + 1)
+			return t.errAt(start, line, t.num, t.tagOfLast(), ErrBadSegment,
+				"padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset %d: %s",
+				t.off, quote(more))
 		}
 	}
 }
@@ -426,7 +458,7 @@ func (t *Tokenizer) readRaw(start int64, line int) ([]byte, bool, error) {
 	}
 	tooLong := func() error {
 		return t.fatalAt(start, line, t.num+1, "", ErrBadSegment,
-			"segment longer than %d bytes (no segment terminator %q within them)", max, t.term)
+			"segment longer than %d bytes (no segment terminator %q within them): %s", max, t.term, quote(t.buf))
 	}
 	t.buf = t.buf[:0]
 	for {
@@ -503,8 +535,11 @@ func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segme
 		seg.Elements = t.split(s[i+len(t.elem):])
 	}
 	if !validTag(seg.Tag) {
-		return seg, t.errAt(start, line, seg.Number, "", ErrBadSegment,
-			"segment tag %q is not 2-3 upper-case letters or digits", seg.Tag)
+		msg := "segment tag " + quote(seg.Tag) + " is not 2-3 upper-case letters or digits"
+		if len(seg.Tag) < len(s) && len(seg.Tag) < quoteMax {
+			msg += ": " + quote(s)
+		}
+		return seg, t.errAt(start, line, seg.Number, "", ErrBadSegment, "%s", msg)
 	}
 	return seg, nil
 }
