@@ -249,20 +249,21 @@ func (d *Decoder) eof() (*Transaction, error) {
 	if d.cur != nil {
 		tx := d.take()
 		st := &legacybridge.Segment{Tag: "ST", Offset: tx.Pos.Offset, Number: tx.Pos.Segment}
-		d.fail(st, tx.Pos.Line, ErrMissingTrailer, "transaction set %s %q has no SE: %s",
-			tx.Envelope.SetID, tx.Envelope.SetControlNumber, end)
+		d.fail(st, tx.Pos.Line, ErrMissingTrailer, "%s has no SE: %s",
+			named("transaction set", tx.Envelope.SetID, tx.Envelope.SetControlNumber), end)
 		return tx, d.takeErrs()
 	}
 	if d.inGS {
 		d.inGS = false
 		gs := &legacybridge.Segment{Tag: "GS", Offset: d.gs.off, Number: d.gs.seg}
-		d.fail(gs, d.gs.line, ErrMissingTrailer, "functional group %s %q has no GE: %s",
-			d.env.FunctionalID, d.env.GroupControlNumber, end)
+		d.fail(gs, d.gs.line, ErrMissingTrailer, "%s has no GE: %s",
+			named("functional group", d.env.FunctionalID, d.env.GroupControlNumber), end)
 	}
 	if d.inISA {
 		d.inISA = false
 		isa := &legacybridge.Segment{Tag: "ISA", Offset: d.isa.off, Number: d.isa.seg}
-		d.fail(isa, d.isa.line, ErrMissingTrailer, "interchange %q has no IEA: %s", d.env.ControlNumber, end)
+		d.fail(isa, d.isa.line, ErrMissingTrailer, "%s has no IEA: %s",
+			named("interchange", "", d.env.ControlNumber), end)
 	}
 	if len(d.errs) > 0 {
 		return nil, d.takeErrs()
@@ -271,11 +272,31 @@ func (d *Decoder) eof() (*Transaction, error) {
 	return nil, io.EOF
 }
 
+// named names an envelope for messages: what, its type (ST01, GS01: bare
+// when letters and digits, else quoted) and its control number (quoted);
+// empty ones are left out.
+func named(what, typ, control string) string {
+	plain := typ != ""
+	for i := 0; i < len(typ); i++ {
+		plain = plain && isAlnum(typ[i])
+	}
+	switch {
+	case plain:
+		what += " " + typ
+	case typ != "":
+		what += " " + quote(typ)
+	}
+	if control != "" {
+		what += " " + quote(control)
+	}
+	return what
+}
+
 // cut ends the current transaction set at seg, which is pushed back.
 func (d *Decoder) cut(seg *legacybridge.Segment, line int) *Transaction {
 	tx := d.take()
-	d.fail(seg, line, ErrMissingTrailer, "transaction set %s %q (ST at segment %d) has no SE before this %s",
-		tx.Envelope.SetID, tx.Envelope.SetControlNumber, tx.Pos.Segment, seg.Tag)
+	d.fail(seg, line, ErrMissingTrailer, "%s (ST at segment %d) has no SE before this %s",
+		named("transaction set", tx.Envelope.SetID, tx.Envelope.SetControlNumber), tx.Pos.Segment, seg.Tag)
 	d.back, d.hasBack, d.backLine = *seg, true, line
 	return tx
 }
@@ -295,12 +316,12 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 	case "ISA":
 		if d.inGS {
 			d.inGS = false
-			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this ISA",
-				d.env.GroupControlNumber, d.gs.seg)
+			d.fail(seg, line, ErrMissingTrailer, "%s (GS at segment %d) has no GE before this ISA",
+				named("functional group", "", d.env.GroupControlNumber), d.gs.seg)
 		}
 		if d.inISA {
-			d.fail(seg, line, ErrMissingTrailer, "interchange %q (ISA at segment %d) has no IEA before this ISA",
-				d.env.ControlNumber, d.isa.seg)
+			d.fail(seg, line, ErrMissingTrailer, "%s (ISA at segment %d) has no IEA before this ISA",
+				named("interchange", "", d.env.ControlNumber), d.isa.seg)
 		}
 		d.inISA, d.isa, d.groups = true, opener{seg.Number, seg.Offset, line}, 0
 		d.gsIDs.reset()
@@ -315,8 +336,8 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			d.fail(seg, line, ErrOutsideEnvelope, "GS outside an interchange (after IEA, before ISA)")
 		}
 		if d.inGS {
-			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this GS",
-				d.env.GroupControlNumber, d.gs.seg)
+			d.fail(seg, line, ErrMissingTrailer, "%s (GS at segment %d) has no GE before this GS",
+				named("functional group", "", d.env.GroupControlNumber), d.gs.seg)
 		}
 		d.inGS, d.gs, d.gsTxCount = true, opener{seg.Number, seg.Offset, line}, 0
 		d.stIDs.reset()
@@ -345,8 +366,8 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 	case "IEA":
 		if d.inGS {
 			d.inGS = false
-			d.fail(seg, line, ErrMissingTrailer, "functional group %q (GS at segment %d) has no GE before this IEA",
-				d.env.GroupControlNumber, d.gs.seg)
+			d.fail(seg, line, ErrMissingTrailer, "%s (GS at segment %d) has no GE before this IEA",
+				named("functional group", "", d.env.GroupControlNumber), d.gs.seg)
 			d.clearGroup()
 		}
 		if !d.inISA {

@@ -535,9 +535,14 @@ func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segme
 		seg.Elements = t.split(s[i+len(t.elem):])
 	}
 	if !validTag(seg.Tag) {
-		msg := "segment tag " + quote(seg.Tag) + " is not 2-3 upper-case letters or digits"
-		if len(seg.Tag) < len(s) && len(seg.Tag) < quoteMax {
-			msg += ": " + quote(s)
+		var msg string
+		switch {
+		case seg.Tag == "":
+			msg = "segment has no tag: " + quote(s)
+		case len(seg.Tag) < len(s) && len(seg.Tag) < quoteMax:
+			msg = "segment tag " + quote(seg.Tag) + " is not 2-3 upper-case letters or digits: " + quote(s)
+		default:
+			msg = "segment tag " + quote(seg.Tag) + " is not 2-3 upper-case letters or digits"
 		}
 		return seg, t.errAt(start, line, seg.Number, "", ErrBadSegment, "%s", msg)
 	}
