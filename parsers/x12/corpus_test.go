@@ -121,6 +121,7 @@ func TestCorpus(t *testing.T) {
 				if e.File != name || e.Offset < 0 || e.Offset > int64(len(data)) {
 					t.Errorf("error %v: bad place", e)
 				}
+				checkPlaced(t, e, name, int64(len(data)))
 			}
 			if diff := cmp.Diff(want.errs, got); diff != "" {
 				t.Errorf("errors (-want +got):\n%s\nall: %q", diff, errStrings(res.errs))

@@ -16,7 +16,8 @@ import (
 )
 
 // FuzzDecoder feeds arbitrary input to the Decoder: it must never panic,
-// must reach io.EOF, and every offset it reports must lie inside the input.
+// must reach io.EOF, every offset it reports must lie inside the input, and
+// every error (and warning) must name its segment and byte offset.
 func FuzzDecoder(f *testing.F) {
 	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*^*00501*000000001*0*P*:~GS*PO*S*R*20240115*1200*1*X*005010~ST*850*0001~BIN*3*a~b~SE*3*0001~GE*1*1~IEA*1*000000001~"))
 	f.Add([]byte("ISA*00*          *00*          *ZZ*SENDERID       *ZZ*RECEIVERID     *240115*1200*U*00401*000000001*0*P*>\nST*850*1\nSE*2*1\n"))
@@ -37,6 +38,7 @@ func FuzzDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		size := int64(len(data))
 		d := NewDecoderName(bytes.NewReader(data), "fuzz")
+		d.Warn = func(e *ParseError) { checkPlaced(t, e, "fuzz", size) }
 		var txs []*Transaction
 		for i := 0; ; i++ {
 			if i > len(data)+10 {
@@ -77,7 +79,10 @@ func FuzzDecoder(f *testing.F) {
 					if e.Offset < 0 || e.Offset > size {
 						t.Fatalf("error offset %d outside input of %d bytes: %v", e.Offset, size, e)
 					}
-					_ = e.Error()
+					checkPlaced(t, e, "fuzz", size)
+				}
+				if t.Failed() {
+					t.FailNow()
 				}
 			}
 		}
@@ -96,6 +101,7 @@ func FuzzDecoder(f *testing.F) {
 		sameTokens(t, data)
 		// The tokenizer on its own ends too.
 		tok := NewTokenizer(bytes.NewReader(data))
+		tok.Name = "fuzz"
 		for i := 0; ; i++ {
 			if i > len(data)+10 {
 				t.Fatal("tokenizer does not reach io.EOF")
@@ -108,6 +114,9 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("offset outside input")
 			}
 			var pe *ParseError
+			if err != nil && errors.As(err, &pe) {
+				checkPlaced(t, pe, "fuzz", size)
+			}
 			if err != nil && errors.As(err, &pe) && pe.Fatal() {
 				if _, again := tok.NextSegment(); again != err {
 					t.Fatalf("fatal error not sticky")
