@@ -50,6 +50,10 @@ type path struct {
 type step struct {
 	tag  string
 	cond cond
+	// outside (HL steps of each:/with: only) holds level codes (HL03): a
+	// loop is selected only if no loop of one of these levels lies between
+	// it and the scope (at the root: above it at all). Empty: any depth.
+	outside []string
 }
 
 type condKind int
@@ -94,6 +98,7 @@ var (
 	stepRe       = regexp.MustCompile(`^([A-Z][A-Z0-9]{1,2})(?:\[([^\]]*)\])?$`)
 	nameRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	numberRe     = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+	levelRe      = regexp.MustCompile(`^[A-Z0-9]{1,2}$`) // an HL03 level code
 )
 
 func parseDesignator(s string) (designator, error) {

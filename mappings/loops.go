@@ -137,6 +137,19 @@ func (h *node) under(anc *node) bool {
 	return false
 }
 
+// behind reports whether a loop whose level is in levels lies between h
+// and its ancestor anc (exclusive; anc nil: every ancestor of h).
+func (h *node) behind(anc *node, levels []string) bool {
+	for p := h.parent; p != nil && p != anc; p = p.parent {
+		for _, l := range levels {
+			if p.level == l {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // matches tests a selector condition on segment i; nth counts matches so
 // far for ordinal conditions.
 func (d *doc) matches(c cond, i int, nth *int) bool {
@@ -157,8 +170,10 @@ func (d *doc) matches(c cond, i int, nth *int) bool {
 }
 
 // selectAll returns the scopes a step selects in s, in document order: HL
-// loops (at the root every loop, inside an HL loop its descendants), the
-// scope's declared groups of the tag, or its loose segments of the tag.
+// loops (at the root every loop, inside an HL loop its descendants; with
+// st.outside, only those not inside a loop of those levels below the
+// scope), the scope's declared groups of the tag, or its loose segments of
+// the tag.
 func (d *doc) selectAll(s scope, st step, isGroup bool, limit int) []scope {
 	var out []scope
 	nth := 0
@@ -175,6 +190,9 @@ func (d *doc) selectAll(s scope, st step, isGroup bool, limit int) []scope {
 			}
 		}
 		for _, h := range cands {
+			if len(st.outside) > 0 && h.behind(s.hl, st.outside) {
+				continue
+			}
 			if d.matches(st.cond, h.lo, &nth) {
 				out = append(out, scope{n: h, hl: h})
 				if limit > 0 && len(out) == limit {

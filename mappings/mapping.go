@@ -312,8 +312,8 @@ func (m *Mapping) checkSteps(n *yaml.Node, where, text string, steps []step, has
 
 // reserved keys make a mapping node a construct rather than a nested object.
 var constructKeys = map[string][]string{
-	"each":  {"each", "when", "fields", "value"},
-	"with":  {"with", "when", "fields"},
+	"each":  {"each", "outside", "when", "fields", "value"},
+	"with":  {"with", "outside", "when", "fields"},
 	"const": {"const"},
 	"value": {"value"},
 }
@@ -429,6 +429,9 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 		return nil
 	}
 	m.checkSteps(sn, where, text, sel, false, "")
+	if on, ok := keys["outside"]; ok {
+		sel[len(sel)-1].outside = m.compileOutside(resolve(on), where, text, sel[len(sel)-1])
+	}
 	var when *expr
 	if wn, ok := keys["when"]; ok {
 		w := resolve(wn)
@@ -479,6 +482,38 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 	}
 	m.problemAt(n, where, "each: needs fields: or value:")
 	return nil
+}
+
+// compileOutside reads outside: a level code (HL03) or a list of them. It
+// applies only to a selector whose last step is HL.
+func (m *Mapping) compileOutside(n *yaml.Node, where, sel string, last step) []string {
+	if last.tag != "HL" {
+		m.problemAt(n, where, "outside: applies to HL loops only, and %s selects %s", sel, last.tag)
+		return nil
+	}
+	var items []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		items = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		items = n.Content
+	default:
+		m.problemAt(n, where, "outside: want a level code (HL03) or a list of them")
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		it = resolve(it)
+		if it.Kind != yaml.ScalarNode || !levelRe.MatchString(it.Value) {
+			m.problemAt(it, where, "outside: %q is not a level code (HL03, such as O or P)", it.Value)
+			continue
+		}
+		out = append(out, it.Value)
+	}
+	if len(out) == 0 {
+		m.problemAt(n, where, "outside: no level codes")
+	}
+	return out
 }
 
 // compileObject compiles a mapping of output names to fields. "<<" merges

@@ -177,6 +177,10 @@ data:
   l: PO1[0]/PO101
   m: upper(BEG03)
   n: BEG03 | lookup(uom, ZZ)
+  o: {each: PO1, outside: [O], fields: {x: PO102}}
+  p: {each: "HL[I]", outside: [o, P], fields: {x: PO102}}
+  q: {with: "HL[I]", outside: {O: x}, fields: {x: PO102}}
+  r: {each: "HL[I]", outside: [], fields: {x: PO102}}
 `
 	srcTypo := strings.Replace(poHead, "test-850", "typo", 1) + `
 data:
@@ -218,6 +222,10 @@ data:
 		`data.l: "PO1[0]/PO101": bad selector [0]: ordinals start at 1`,
 		`data.m: "upper(BEG03)": unknown function "upper"`,
 		`data.n: "BEG03 | lookup(uom, ZZ)": lookup: fallback: bad element "ZZ"`,
+		`data.o: outside: applies to HL loops only, and PO1 selects PO1`,
+		`data.p: outside: "o" is not a level code (HL03, such as O or P)`,
+		`data.q: outside: want a level code (HL03) or a list of them`,
+		`data.r: outside: no level codes`,
 	}
 	ps := m.Validate()
 	all := errors.Join(ps...).Error()

@@ -195,7 +195,8 @@ func TestShortSegments(t *testing.T) {
 }
 
 // TestHLNesting: items go under the order their HL02 names, also when
-// orders interleave and when a pack level sits between order and item.
+// orders interleave, and inside the pack or tare (and pack) between order
+// and item; a pack's REF is the pack's, not its item's.
 func TestHLNesting(t *testing.T) {
 	m := demoMapping(t, "x12-856-shipment-notice.yaml")
 	rec := x12Record("856",
@@ -208,10 +209,10 @@ func TestHLNesting(t *testing.T) {
 		"HL*4*2*I", "LIN**BP*A1", "SN1**1*EA",
 		"HL*5*3*I", "LIN**BP*B1", "SN1**2*EA",
 		"HL*6*2*I", "LIN**BP*A2", "SN1**3*EA",
-		"HL*7*3*P", "REF*LT*LOT-P",
+		"HL*7*3*P", "REF*LT*LOT-P", "MAN*GM*SSCC-7",
 		"HL*8*7*I", "LIN**BP*B2", "SN1**4*EA",
-		"HL*9*2*T",
-		"HL*10*9*P",
+		"HL*9*2*T", "MAN*GM*SSCC-9",
+		"HL*10*9*P", "MAN*GM*SSCC-10",
 		"HL*11*10*I", "LIN**BP*A3*LT*LOT-3", "SN1**5*CA",
 		"CTT*11",
 		"SE*30*0001")
@@ -219,35 +220,125 @@ func TestHLNesting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := []string{
+		"orders[PO-A]/tares[SSCC-9]/packs[SSCC-10]/items: A3 5",
+		"orders[PO-A]/items: A1 1",
+		"orders[PO-A]/items: A2 3",
+		"orders[PO-B]/packs[SSCC-7]/items: B2 4",
+		"orders[PO-B]/items: B1 2",
+	}
+	if diff := cmp.Diff(want, placements(t, evs[0].Data)); diff != "" {
+		t.Errorf("items and where they sit (-want +got):\n%s", diff)
+	}
 	var d struct {
 		Orders []struct {
-			PO    string `json:"purchaseOrderNumber"`
-			Items []struct {
-				Part string      `json:"buyerPartNumber"`
-				Qty  json.Number `json:"quantityShipped"`
-				UOM  string      `json:"uom"`
-				Lot  string      `json:"lot"`
-			} `json:"items"`
+			Packs []struct {
+				References []struct{ Value string } `json:"references"`
+				Items      []struct {
+					Lot string `json:"lot"`
+				} `json:"items"`
+			} `json:"packs"`
+			Tares []struct {
+				Packs []struct {
+					Items []struct {
+						Lot string `json:"lot"`
+						UOM string `json:"uom"`
+					} `json:"items"`
+				} `json:"packs"`
+			} `json:"tares"`
 		} `json:"orders"`
 	}
 	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]string{}
-	for _, o := range d.Orders {
-		for _, it := range o.Items {
-			got[o.PO] = append(got[o.PO], it.Part+" "+string(it.Qty)+" "+it.UOM+" "+it.Lot)
+	got := []string{
+		d.Orders[1].Packs[0].References[0].Value,
+		d.Orders[1].Packs[0].Items[0].Lot,
+		d.Orders[0].Tares[0].Packs[0].Items[0].Lot,
+		d.Orders[0].Tares[0].Packs[0].Items[0].UOM,
+	}
+	if diff := cmp.Diff([]string{"LOT-P", "", "LOT-3", "case"}, got); diff != "" {
+		t.Errorf("pack reference, item lots and unit (-want +got):\n%s", diff)
+	}
+}
+
+// TestHLOutside: an HL selector with outside: takes only the loops with no
+// loop of those levels between them and the scope (at the root: above them
+// at all), and looks through loops of other levels.
+func TestHLOutside(t *testing.T) {
+	rec := x12Record("856",
+		"ST*856*0001",
+		"HL*1**S",
+		"HL*2*1*I",   // item straight under the shipment
+		"HL*3*1*O",   // order
+		"HL*4*3*I",   // item of the order
+		"HL*5*3*P",   // pack of the order
+		"HL*6*5*I",   // item in the pack
+		"HL*7*6*I",   // sub-item (an I under an I)
+		"HL*8*3*Q",   // a partner-specific level
+		"HL*9*8*I",   // item under it: looked through
+		"HL*10*1*T",  // tare straight under the shipment
+		"HL*11*10*P", // pack on it
+		"HL*12*11*I", // item in that pack
+		"SE*14*0001")
+	d, err := buildDoc(rec.Segments, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ss []scope) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.n.id)
 		}
+		return out
 	}
-	want := map[string][]string{
-		"PO-A": {"A1 1 each ", "A2 3 each ", "A3 5 case LOT-3"},
-		"PO-B": {"B1 2 each ", "B2 4 each "}, // B2's pack REF*LT is the pack's, not the item's
+	hl := func(id string) scope {
+		for _, h := range d.hls {
+			if h.id == id {
+				return scope{n: h, hl: h}
+			}
+		}
+		t.Fatalf("no HL %s", id)
+		return scope{}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("items per order (-want +got):\n%s", diff)
+	root := scope{n: d.root}
+	sel := func(level string, outside ...string) step {
+		return step{tag: "HL", cond: cond{kind: condEq, elem: designator{tag: "HL", pos: 3}, values: []string{level}}, outside: outside}
 	}
-	if len(d.Orders) != 2 || d.Orders[0].PO != "PO-A" {
-		t.Errorf("orders %+v, want PO-A then PO-B", d.Orders)
+	for _, c := range []struct {
+		name string
+		in   scope
+		st   step
+		want []string
+	}{
+		{"all items at the root", root, sel("I"), []string{"2", "4", "6", "7", "9", "12"}},
+		{"items outside orders, tares, packs at the root", root, sel("I", "O", "T", "P"), []string{"2"}},
+		{"items of the order outside packs", hl("3"), sel("I", "T", "P"), []string{"4", "9"}},
+		{"items of the order, any depth", hl("3"), sel("I"), []string{"4", "6", "7", "9"}},
+		{"items of the pack: sub-items too", hl("5"), sel("I", "O", "T", "P"), []string{"6", "7"}},
+		{"items of the pack, not under items", hl("5"), sel("I", "I"), []string{"6"}},
+		{"packs outside orders and tares at the root", root, sel("P", "O", "T"), nil},
+		{"packs of the tare", hl("10"), sel("P", "O", "T"), []string{"11"}},
+		{"tares outside orders", root, sel("T", "O"), []string{"10"}},
+		{"outside names the scope's own level", hl("3"), sel("I", "O"), []string{"4", "6", "7", "9"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if diff := cmp.Diff(c.want, ids(d.selectAll(c.in, c.st, true, 0))); diff != "" {
+				t.Errorf("selected HL01s (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// An ordinal counts only the loops outside: below the order, the loops
+	// outside packs are 4, 5 (the pack itself), 8 and 9; the third is 8
+	// (without outside: it would be 6, inside the pack).
+	for _, c := range []struct {
+		outside []string
+		want    string
+	}{{[]string{"P"}, "8"}, {nil, "6"}} {
+		st := step{tag: "HL", cond: cond{kind: condOrdinal, n: 3}, outside: c.outside}
+		if got := ids(d.selectAll(hl("3"), st, true, 0)); !cmp.Equal(got, []string{c.want}) {
+			t.Errorf("HL[3] outside %v below the order: %v, want [%s]", c.outside, got, c.want)
+		}
 	}
 }
 
