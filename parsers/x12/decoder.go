@@ -54,11 +54,13 @@ type Transaction struct {
 //
 //   - (tx, nil): a transaction set without problems.
 //   - (tx, err): a transaction set that was read completely but has
-//     structural problems (SE01 count, SE02 control number, bad segment tags,
-//     missing SE, ST outside a group). Every problem is reported: err is a
-//     *ParseError, or an ErrorList when there are several.
+//     structural problems (SE01 count, SE02 control number, an ST02 already
+//     used in the group, bad segment tags, missing SE, ST outside a group).
+//     Every problem is reported: err is a *ParseError, or an ErrorList when
+//     there are several.
 //   - (nil, err): problems outside any transaction set (GE/IEA counts and
-//     control numbers, missing GE/IEA, segments outside their envelope).
+//     control numbers, a GS06 already used in the interchange, missing
+//     GE/IEA, segments outside their envelope).
 //   - (nil, io.EOF): the end of input.
 //
 // After any error but a fatal one, Decode continues with the next segment, so
