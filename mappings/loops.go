@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"slices"
 
 	"legacybridge"
 )
@@ -26,6 +27,7 @@ type node struct {
 	id     string
 	level  string
 	parent *node
+	kids   []*node // child loops (HL02 = this id), in document order
 	depth  int
 	order  int // index in doc.hls
 }
@@ -35,6 +37,7 @@ type doc struct {
 	segs []legacybridge.Segment
 	root *node
 	hls  []*node // every HL loop in document order
+	tops []*node // loops without a parent, in document order
 }
 
 // hlEnds are the tags that close an HL loop besides the next HL.
@@ -70,6 +73,9 @@ func buildDoc(segs []legacybridge.Segment, groups map[string]map[string]bool) (*
 			}
 			h.parent = p
 			h.depth = p.depth + 1
+			p.kids = append(p.kids, h)
+		} else {
+			d.tops = append(d.tops, h)
 		}
 		byID[h.id] = h
 	}
@@ -127,27 +133,27 @@ type scope struct {
 	hl *node
 }
 
-// under reports whether h is a descendant of anc.
-func (h *node) under(anc *node) bool {
-	for p := h.parent; p != nil; p = p.parent {
-		if p == anc {
-			return true
+// below returns the loops under anc (nil: every loop), in document order,
+// without descending past a loop whose level is in outside (that loop itself
+// is included). It walks only that part of the tree, so selecting in each of
+// n loops costs the size of their subtrees, not n × every loop.
+func (d *doc) below(anc *node, outside []string) []*node {
+	var out []*node
+	stack := d.tops
+	if anc != nil {
+		stack = anc.kids
+	}
+	stack = append([]*node(nil), stack...)
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		out = append(out, h)
+		if !slices.Contains(outside, h.level) {
+			stack = append(stack, h.kids...)
 		}
 	}
-	return false
-}
-
-// behind reports whether a loop whose level is in levels lies between h
-// and its ancestor anc (exclusive; anc nil: every ancestor of h).
-func (h *node) behind(anc *node, levels []string) bool {
-	for p := h.parent; p != nil && p != anc; p = p.parent {
-		for _, l := range levels {
-			if p.level == l {
-				return true
-			}
-		}
-	}
-	return false
+	slices.SortFunc(out, func(a, b *node) int { return a.order - b.order })
+	return out
 }
 
 // matches tests a selector condition on segment i; nth counts matches so
@@ -179,20 +185,11 @@ func (d *doc) selectAll(s scope, st step, isGroup bool, limit int) []scope {
 	nth := 0
 	switch {
 	case st.tag == "HL":
-		var cands []*node
-		if s.hl == nil {
-			cands = d.hls
-		} else {
-			for _, h := range d.hls[s.hl.order+1:] {
-				if h.under(s.hl) {
-					cands = append(cands, h)
-				}
-			}
+		cands := d.hls
+		if s.hl != nil || len(st.outside) > 0 {
+			cands = d.below(s.hl, st.outside)
 		}
 		for _, h := range cands {
-			if len(st.outside) > 0 && h.behind(s.hl, st.outside) {
-				continue
-			}
 			if d.matches(st.cond, h.lo, &nth) {
 				out = append(out, scope{n: h, hl: h})
 				if limit > 0 && len(out) == limit {
