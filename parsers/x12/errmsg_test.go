@@ -3,6 +3,7 @@ package x12
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -282,46 +283,88 @@ func TestDuplicateControlsManySets(t *testing.T) {
 	}
 }
 
-// controls against a map of everything seen: never a false duplicate, and
-// no duplicate missed while numbers are kept (exactly or in runs).
+// controls against a map of everything seen, over patterns of numbers:
+// never a false duplicate, an exact answer names the first use, a range
+// holds it, and a duplicate is missed only when its first use was dropped.
 func TestControlsAgainstReference(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, spread := range []int{30000, 200000} {
-		var c controls
-		seen := map[uint64]int{}
-		for i := 1; i <= 40000; i++ {
-			v := uint64(rng.IntN(spread))
-			id := strconv.FormatUint(v, 10)
-			if rng.IntN(2) == 0 {
-				id = "000" + id // the same number
+	n := maxExactControls + 3*maxControlRuns
+	patterns := map[string]func(rng *rand.Rand, i int) uint64{
+		"sequential":     func(_ *rand.Rand, i int) uint64 { return uint64(i) },
+		"gaps":           func(_ *rand.Rand, i int) uint64 { return uint64(3 * i) },
+		"descending":     func(_ *rand.Rand, i int) uint64 { return uint64(1e9 - i) },
+		"pairs":          func(_ *rand.Rand, i int) uint64 { return uint64(i/2*5 + i%2) },
+		"random dense":   func(rng *rand.Rand, _ int) uint64 { return uint64(rng.IntN(n)) },
+		"random sparse":  func(rng *rand.Rand, _ int) uint64 { return uint64(rng.IntN(50 * n)) },
+		"evens then odd": func(_ *rand.Rand, i int) uint64 { return uint64(2*i%(2*n/3) + 2*i/(2*n/3)) },
+		"resent blocks":  func(_ *rand.Rand, i int) uint64 { return uint64(i%1000 + i/3000*1000) },
+		"sequential then repeats": func(rng *rand.Rand, i int) uint64 {
+			if i < n-1000 {
+				return uint64(i)
 			}
-			prev, ok := c.add(id, i)
-			first, dup := seen[v]
-			switch {
-			case !ok && !dup:
-				t.Fatalf("spread %d: %s reported used at %+v, never seen", spread, id, prev)
-			case !ok && (first < prev.seg || prev.segHi > 0 && first > prev.segHi || prev.segHi == 0 && first != prev.seg):
-				t.Fatalf("spread %d: %s first used at %d, reported %+v", spread, id, first, prev)
-			case ok && dup && len(c.runs) < maxControlRuns:
-				t.Fatalf("spread %d: %s (first at %d) missed with %d runs", spread, id, first, len(c.runs))
-			}
-			if !dup {
-				seen[v] = i
-			}
-		}
-		if len(c.num)+len(c.str) > maxExactControls || len(c.runs) > maxControlRuns {
-			t.Errorf("spread %d: %d exact, %d runs kept: over the bounds", spread, len(c.num)+len(c.str), len(c.runs))
-		}
-		for i := 1; i < len(c.runs); i++ {
-			if c.runs[i-1].hi+1 >= c.runs[i].lo {
-				t.Fatalf("runs %+v and %+v overlap or touch", c.runs[i-1], c.runs[i])
-			}
-		}
-		c.reset()
-		if _, ok := c.add("1", 1); !ok || len(c.runs) != 0 {
-			t.Errorf("reset kept numbers")
+			return uint64(rng.IntN(n))
+		},
+	}
+	for seed := range uint64(3) {
+		for name, next := range patterns {
+			testControls(t, fmt.Sprintf("%s seed %d", name, seed), n, rand.New(rand.NewPCG(seed, 2)), next)
 		}
 	}
+}
+
+func testControls(t *testing.T, name string, n int, rng *rand.Rand, next func(*rand.Rand, int) uint64) {
+	t.Run(name, func(t *testing.T) {
+		var c controls
+		first := map[uint64]int{}
+		dropped := map[uint64]bool{}
+		dups := 0
+		for i := 1; i <= n; i++ {
+			v := next(rng, i)
+			id := strconv.FormatUint(v, 10)
+			if i%2 == 0 {
+				id = "000" + id // the same number
+			}
+			before := c.dropped
+			prev, ok := c.add(id, i)
+			f, seen := first[v]
+			switch {
+			case !ok && !seen:
+				t.Fatalf("%d: %s reported used at %+v, never seen", i, id, prev)
+			case !ok && prev.segHi > prev.seg && (f < prev.seg || f > prev.segHi):
+				t.Fatalf("%d: %s first used at %d, reported between %d and %d", i, id, f, prev.seg, prev.segHi)
+			case !ok && prev.segHi <= prev.seg && f != prev.seg:
+				t.Fatalf("%d: %s first used at %d, reported at %d", i, id, f, prev.seg)
+			case ok && seen && !dropped[v]:
+				t.Fatalf("%d: %s (first used at %d) missed", i, id, f)
+			}
+			if !seen {
+				first[v] = i
+				dropped[v] = c.dropped > before
+			} else {
+				dups++
+			}
+			if c.exact > maxExactControls || len(c.runs) > maxControlRuns {
+				t.Fatalf("%d: %d exact, %d runs kept: over the bounds", i, c.exact, len(c.runs))
+			}
+		}
+		exact := len(c.num) + len(c.str)
+		for i, r := range c.runs {
+			exact += len(r.segs)
+			if i > 0 && c.runs[i-1].hi+1 >= r.lo {
+				t.Fatalf("runs %+v and %+v overlap or touch", c.runs[i-1], r)
+			}
+			if r.lo > r.hi || r.base < r.lo || r.base+uint64(len(r.segs)) > r.hi+1 {
+				t.Fatalf("bad run %d..%d base %d with %d exact", r.lo, r.hi, r.base, len(r.segs))
+			}
+		}
+		if exact != c.exact {
+			t.Errorf("counted %d exact numbers, holds %d", c.exact, exact)
+		}
+		t.Logf("%d numbers, %d repeats, %d runs, %d exact, %d dropped", n, dups, len(c.runs), c.exact, c.dropped)
+		c.reset()
+		if _, ok := c.add("1", 1); !ok || len(c.runs) != 0 || c.exact != 1 {
+			t.Errorf("reset kept numbers")
+		}
+	})
 }
 
 func TestQuote(t *testing.T) {
