@@ -145,24 +145,34 @@ func TestErrorMessages(t *testing.T) {
 	}
 }
 
-// A read error names the last segment read and where reading stopped.
+// A read error names the last segment read (the first, before any) and
+// where reading stopped.
 func TestReadErrorPlaced(t *testing.T) {
-	in := testISA + testGS + "ST*850*1~BEG*00~"
 	cause := errors.New("disk on fire")
-	d := NewDecoderName(io.MultiReader(strings.NewReader(in), iotest.ErrReader(cause)), "t.edi")
-	var got error
-	for i := 0; i < 10 && got == nil; i++ {
-		_, got = d.Decode()
+	body := testISA + testGS + "ST*850*1~BEG*00~"
+	tests := []struct {
+		name, in, want string
+	}{
+		{"after BEG", body, "x12: t.edi: segment 4 (BEG) at byte offset " + strconv.Itoa(len(body)) + " (line 1): read error: disk on fire"},
+		{"before any segment", "", "x12: t.edi: segment 1 at byte offset 0 (line 1): read error: disk on fire"},
 	}
-	var pe *ParseError
-	if !errors.As(got, &pe) || !errors.Is(got, cause) || !pe.Fatal() {
-		t.Fatalf("error = %v, want a fatal *ParseError wrapping %v", got, cause)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDecoderName(io.MultiReader(strings.NewReader(tc.in), iotest.ErrReader(cause)), "t.edi")
+			var got error
+			for i := 0; i < 10 && got == nil; i++ {
+				_, got = d.Decode()
+			}
+			var pe *ParseError
+			if !errors.As(got, &pe) || !errors.Is(got, cause) || !pe.Fatal() {
+				t.Fatalf("error = %v, want a fatal *ParseError wrapping %v", got, cause)
+			}
+			if got.Error() != tc.want {
+				t.Errorf("error = %q\nwant    %q", got, tc.want)
+			}
+			checkPlaced(t, pe, "t.edi", int64(len(tc.in)))
+		})
 	}
-	want := "x12: t.edi: segment 4 (BEG) at byte offset " + strconv.Itoa(len(in)) + " (line 1): read error: disk on fire"
-	if got.Error() != want {
-		t.Errorf("error = %q\nwant    %q", got, want)
-	}
-	checkPlaced(t, pe, "t.edi", int64(len(in)))
 }
 
 // quoted matches a Go-quoted string in a message.

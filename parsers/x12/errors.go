@@ -44,11 +44,12 @@ var (
 // ParseError is an error about the input, with where it was found. It
 // implements legacybridge.Placer.
 //
-// The place is always a segment when one has been read: the faulty segment
-// itself; for a missing trailer at the end of input, the ISA, GS or ST left
-// open (the message says where the input ends); for a fault between segments
-// (padding, an I/O error), the last segment read, with Offset at the fault.
-// Only a fault before the first byte of the first segment has Segment 0.
+// The place is always a segment (Segment >= 1): the faulty segment itself
+// (with no Tag when its tag is bad: the message quotes its first bytes); for
+// a missing trailer at the end of input, the ISA, GS or ST left open (the
+// message says where the input ends); for a fault between segments (padding
+// after the IEA, a read error), the last segment read, or the first before
+// any was, with Offset at the fault.
 type ParseError struct {
 	File    string // name given to the decoder, "" if none
 	Offset  int64  // byte offset in the input (a BOM counts)

@@ -172,10 +172,10 @@ func (t *Tokenizer) fatalAt(off int64, line, num int, tag string, kind error, fo
 	return e
 }
 
-// ioErr is a read error, placed at the last segment read and the offset
-// reached.
+// ioErr is a read error, placed at the last segment read (the first
+// segment, before it is read) and the offset reached.
 func (t *Tokenizer) ioErr(err error) *ParseError {
-	return &ParseError{File: t.Name, Offset: t.off, Line: t.line, Segment: t.num, Tag: t.tagOfLast(),
+	return &ParseError{File: t.Name, Offset: t.off, Line: t.line, Segment: max(t.num, 1), Tag: t.tagOfLast(),
 		Err: fmt.Errorf("read error: %w", err), fatal: true}
 }
 
