@@ -428,7 +428,11 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 		if merr != nil {
 			sum.DeadLetters++
-			failures = append(failures, merr.Error())
+			if len(failures) < maxReported {
+				failures = append(failures, merr.Error())
+			} else if len(failures) == maxReported {
+				failures = append(failures, "… further failures are in the dead-letter topic only")
+			}
 			if firstBad == nil {
 				firstBad = merr
 			}
@@ -521,6 +525,9 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 	}
 	return hex.EncodeToString(hr.h.Sum(nil)), n, parseErr, nil
 }
+
+// maxReported caps the failures listed in one NAME.error.json.
+const maxReported = 100
 
 // errEmpty quarantines files without a single record.
 var errEmpty = errors.New("the file holds no records (empty, blank, or a truncated transfer); nothing was published")
