@@ -25,6 +25,12 @@ type FileClaim interface {
 	Quarantine(ctx context.Context, r QuarantineReport) (string, error)
 }
 
+// Stater is implemented by claims that can report the file as it is now, so
+// the runner can tell a file that changed after it was picked up.
+type Stater interface {
+	Stat(ctx context.Context) (FileInfo, error)
+}
+
 // FileInfo describes a claimed file.
 type FileInfo struct {
 	Name      string    // original base name

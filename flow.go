@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,9 +49,11 @@ type Flow struct {
 	// it doubles up to 30s. Default 500ms.
 	RetryBackoff time.Duration
 
-	deferred []*deferredClaim
-	mu       sync.Mutex // guards status
-	status   string
+	deferred   []*deferredClaim
+	failStreak int        // consecutive failed attempts, across files
+	pollErr    error      // the last poll's error
+	mu         sync.Mutex // guards status
+	status     string
 }
 
 // Skipper is implemented by mappers that may not apply to a record. A Mapper
@@ -189,6 +192,9 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 				retrying++
 			}
 		}
+		if f.failStreak >= maxAttempts {
+			retrying = 0 // the broker (or disk) keeps failing: stop, don't wait out every file
+		}
 		if retrying == 0 && (f.Files.Pending() == 0 && idle >= 2 || idle > 5) {
 			if p := f.Files.Pending(); p > 0 {
 				f.Logger.Warn("files left in the drop that never became complete", "files", p)
@@ -203,8 +209,14 @@ func (f *Flow) RunOnce(ctx context.Context) (Summary, error) {
 	}
 	if n := len(f.deferred); n > 0 {
 		d := f.deferred[0]
-		return total, fmt.Errorf("flow %s: %d file(s) left in the processing folder after %d attempts (the next run redoes them); %s: %w",
-			f.Name, n, maxAttempts, d.c.Info().Name, d.err)
+		for _, x := range f.deferred {
+			if x.err != nil {
+				d = x
+				break
+			}
+		}
+		return total, fmt.Errorf("flow %s: %d file(s) left in the processing folder after %d failed attempts in a row (the next run redoes them); %s: %v",
+			f.Name, n, f.failStreak, d.c.Info().Name, d.err)
 	}
 	return total, nil
 }
@@ -226,43 +238,67 @@ type deferredClaim struct {
 // file after that many attempts (it stays in the processing folder).
 func (f *Flow) pollOnce(ctx, stop context.Context, maxAttempts int) (Summary, error) {
 	var sum Summary
-	now := f.Now()
-	var keep []*deferredClaim
-	for _, d := range f.deferred {
-		if stop.Err() != nil || now.Before(d.next) || (maxAttempts > 0 && d.attempts >= maxAttempts) {
-			keep = append(keep, d)
-			continue
-		}
-		if s, ok := f.attempt(ctx, stop, d); ok {
-			sum.Add(s)
-		} else {
-			keep = append(keep, d)
-		}
-	}
-	f.deferred = keep
+	// Claim first, so every claimed file is on the waiting list (and in the
+	// health status) until it is finished.
 	claims, err := f.Files.Poll(ctx)
+	f.pollErr = err
 	for _, c := range claims {
-		if stop.Err() != nil {
-			f.Logger.Info("shutting down; file left claimed for the next start", "file", c.Info().Name)
+		f.deferred = append(f.deferred, &deferredClaim{c: c, next: f.Now()})
+	}
+	f.setStatus()
+	// While attempts keep failing (broker down, say) only one file per pass
+	// probes, and the file that just failed moves to the back, so a file
+	// that fails on its own never holds up the others: the next probe is
+	// another file, and its success lets the rest through.
+	var waiting, failed []*deferredClaim
+	probed := false
+	for _, d := range f.deferred {
+		due := !f.Now().Before(d.next) && (maxAttempts == 0 || d.attempts < maxAttempts)
+		if stop.Err() != nil || !due || (f.failStreak > 0 && probed) {
+			waiting = append(waiting, d)
 			continue
 		}
-		d := &deferredClaim{c: c}
-		if s, ok := f.attempt(ctx, stop, d); ok {
-			sum.Add(s)
-		} else {
-			f.deferred = append(f.deferred, d)
+		s, ok := f.attempt(ctx, stop, d)
+		sum.Add(s)
+		if !ok {
+			failed = append(failed, d)
+			probed = true
+		}
+		f.setStatusWith(append(waiting, failed...), d)
+	}
+	f.deferred = append(waiting, failed...)
+	if stop.Err() != nil {
+		for _, d := range f.deferred {
+			if d.attempts == 0 {
+				f.Logger.Info("shutting down; file left claimed for the next start", "file", d.c.Info().Name)
+			}
 		}
 	}
 	f.setStatus()
 	return sum, err
 }
 
+// errGone marks a claimed file that disappeared (removed by someone else).
+var errGone = errors.New("the claimed file disappeared from the processing folder")
+
 // attempt processes a claim once; on failure it schedules the next try.
+// It reports true when the file is dealt with (or gone for good).
 func (f *Flow) attempt(ctx, stop context.Context, d *deferredClaim) (Summary, bool) {
 	s, err := f.Process(ctx, d.c)
 	if err == nil {
+		f.failStreak = 0
 		return s, true
 	}
+	if errors.Is(err, errGone) || errors.Is(err, fs.ErrNotExist) {
+		f.Logger.Error("claimed file was removed by someone else; not retried", "file", d.c.Info().Path, "err", err)
+		return s, true
+	}
+	if ctx.Err() != nil || stop.Err() != nil {
+		f.Logger.Warn("stopped before the file was finished; it stays in the processing folder and is redone on the next start",
+			"file", d.c.Info().Name, "err", err)
+		return s, false
+	}
+	f.failStreak++
 	d.attempts++
 	d.err = err
 	backoff := f.RetryBackoff
@@ -274,11 +310,6 @@ func (f *Flow) attempt(ctx, stop context.Context, d *deferredClaim) (Summary, bo
 	}
 	backoff = min(backoff, 30*time.Second)
 	d.next = f.Now().Add(backoff)
-	if ctx.Err() != nil || stop.Err() != nil {
-		f.Logger.Warn("stopped before the file was finished; it stays in the processing folder and is redone on the next start",
-			"file", d.c.Info().Name, "err", err)
-		return s, false
-	}
 	f.Logger.Error("file not finished; it stays claimed and is retried", "file", d.c.Info().Path,
 		"attempt", d.attempts, "err", err, "retry_in", backoff)
 	f.Metrics.retry(f.Name)
@@ -296,11 +327,30 @@ func (f *Flow) Status() (bool, string) {
 	return false, f.status
 }
 
-func (f *Flow) setStatus() {
-	st := ""
-	if n := len(f.deferred); n > 0 {
-		d := f.deferred[0]
-		st = fmt.Sprintf("%d file(s) waiting for a retry in the processing folder; %s: %v", n, d.c.Info().Name, d.err)
+func (f *Flow) setStatus() { f.setStatusWith(f.deferred, nil) }
+
+// setStatusWith describes files still waiting: those in waiting, plus the
+// one in hand when it has failed.
+func (f *Flow) setStatusWith(waiting []*deferredClaim, current *deferredClaim) {
+	var failed []*deferredClaim
+	pending := 0
+	for _, d := range waiting {
+		if d.attempts > 0 {
+			failed = append(failed, d)
+		} else {
+			pending++
+		}
+	}
+	if current != nil && current.attempts > 0 && !slices.Contains(failed, current) {
+		failed = append(failed, current)
+	}
+	var st string
+	switch {
+	case f.pollErr != nil:
+		st = fmt.Sprintf("polling the drop fails: %v", f.pollErr)
+	case len(failed) > 0:
+		d := failed[0]
+		st = fmt.Sprintf("%d file(s) waiting for a retry in the processing folder (%d more claimed); %s: %v", len(failed), pending, d.c.Info().Name, d.err)
 	}
 	f.mu.Lock()
 	f.status = st
@@ -338,7 +388,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 
 	// Pass 1: hash and validate.
-	hash, nrec, perr, err := f.validate(ctx, c)
+	hash, nrec, nbytes, perr, err := f.validate(ctx, c)
 	if err != nil {
 		if fileProblem(err) {
 			return f.quarantine(ctx, c, rec, fmt.Errorf("cannot read the file: %w", err), nil)
@@ -470,6 +520,14 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		s.Events, s.DeadLetters, s.Skipped = sum.Events, sum.DeadLetters, sum.Skipped
 		return s, err
 	}
+	if st, ok := c.(Stater); ok {
+		if now, err := st.Stat(ctx); err == nil && now.Size != nbytes {
+			err := fmt.Errorf("the file changed after it was picked up (%d bytes read, now %d): its writer was still writing; the events of the first %d bytes were published", nbytes, now.Size, nbytes)
+			s, qerr := f.quarantine(ctx, c, rec, err, nil)
+			s.Events, s.Skipped = sum.Events, sum.Skipped
+			return s, qerr
+		}
+	}
 	to, err := c.Archive(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -486,10 +544,10 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	return sum, nil
 }
 
-func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, parseErr, err error) {
+func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, size int64, parseErr, err error) {
 	r, err := c.Open(ctx)
 	if err != nil {
-		return "", 0, nil, fmt.Errorf("open %s: %w", c.Info().Path, err)
+		return "", 0, 0, nil, fmt.Errorf("open %s: %w", c.Info().Path, err)
 	}
 	defer r.Close()
 	hr := &hashingReader{r: r, h: sha256.New()}
@@ -503,7 +561,7 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 		if rerr != nil {
 			var pl Placer
 			if !errors.As(rerr, &pl) && isTransient(rerr) {
-				return "", n, nil, rerr
+				return "", n, 0, nil, rerr
 			}
 			parseErr = rerr
 			break
@@ -511,7 +569,7 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 		n++
 		if n%1024 == 0 {
 			if ctx.Err() != nil {
-				return "", n, nil, ctx.Err()
+				return "", n, 0, nil, ctx.Err()
 			}
 			if time.Since(last) >= 10*time.Second {
 				f.Logger.Info("validating", "file", c.Info().Name, "records", n, "bytes", hr.n, "of", c.Info().Size)
@@ -521,9 +579,9 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, p
 	}
 	// Hash the whole file even when parsing stopped early.
 	if _, err := io.Copy(io.Discard, hr); err != nil {
-		return "", n, nil, fmt.Errorf("read %s: %w", c.Info().Path, err)
+		return "", n, 0, nil, fmt.Errorf("read %s: %w", c.Info().Path, err)
 	}
-	return hex.EncodeToString(hr.h.Sum(nil)), n, parseErr, nil
+	return hex.EncodeToString(hr.h.Sum(nil)), n, hr.n, parseErr, nil
 }
 
 // maxReported caps the failures listed in one NAME.error.json.
@@ -548,7 +606,9 @@ func rejected(err error) bool {
 
 type rejectedError struct{ err error }
 
-func (e *rejectedError) Error() string { return "Kafka refused messages of this file: " + e.err.Error() }
+func (e *rejectedError) Error() string {
+	return "Kafka refused messages of this file: " + e.err.Error()
+}
 func (e *rejectedError) Unwrap() error { return e.err }
 
 // emitFailed quarantines a file whose messages Kafka refused for what they
@@ -614,6 +674,8 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 			"; fix the mapping or the data, then drop the file again"
 	case errors.As(cause, &re):
 		rep.Next = "Kafka refused these messages (see the reason); fix the cause (message size, topic policy or ACLs), then drop the file again"
+	case strings.Contains(cause.Error(), "changed after it was picked up"):
+		rep.Next = "have the sender write a done marker (done_suffix) or raise min_age above its longest pause, then drop the complete file again"
 	case errors.Is(cause, errEmpty):
 		rep.Next = "check that the sender's transfer completed, then drop the complete file again"
 	case rep.Place == nil:

@@ -335,3 +335,60 @@ func TestFlowMappingFailurePlace(t *testing.T) {
 		t.Fatalf("report = %s", b)
 	}
 }
+
+// hookMapper runs hook on the first record it maps.
+type hookMapper struct {
+	lineMapper
+	once sync.Once
+	hook func()
+}
+
+func (h *hookMapper) Map(r legacybridge.Record) ([]legacybridge.Event, error) {
+	h.once.Do(h.hook)
+	return h.lineMapper.Map(r)
+}
+
+func TestFlowFileGrowingAfterPickupQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	drop(t, dir, "a.txt", "one\n")
+	f := newFlow(t, dir, &memEmitter{}, nil)
+	f.Mappers = []legacybridge.Mapper{&hookMapper{hook: func() {
+		fh, _ := os.OpenFile(filepath.Join(dir, "processing", "a.txt"), os.O_APPEND|os.O_WRONLY, 0)
+		fh.WriteString("two\n")
+		fh.Close()
+	}}}
+	sum, err := f.RunOnce(context.Background())
+	if err != nil || sum.Quarantined != 1 || sum.Archived != 0 {
+		t.Fatalf("summary %+v, %v; want the growing file quarantined", sum, err)
+	}
+	rep, _ := os.ReadFile(filepath.Join(dir, "error", "a.txt.error.json"))
+	if !strings.Contains(string(rep), "changed after it was picked up") {
+		t.Fatalf("report: %s", rep)
+	}
+}
+
+// goneEmitter deletes the claimed file, then fails like a broker outage.
+type goneEmitter struct {
+	memEmitter
+	path string
+}
+
+func (g *goneEmitter) Emit(ctx context.Context, msgs ...legacybridge.Message) error {
+	os.Remove(g.path)
+	return errors.New("broker unavailable")
+}
+
+func TestFlowClaimedFileRemovedIsNotRetriedForever(t *testing.T) {
+	dir := t.TempDir()
+	drop(t, dir, "a.txt", "one\n")
+	drop(t, dir, "b.txt", "two\n")
+	em := &goneEmitter{path: filepath.Join(dir, "processing", "a.txt")}
+	f := newFlow(t, dir, em, nil)
+	f.RetryBackoff = time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f.RunOnce(ctx)
+	if ok, st := f.Status(); strings.Contains(st, "a.txt") {
+		t.Fatalf("a.txt, removed by someone else, still waits for a retry: %v %q", ok, st)
+	}
+}

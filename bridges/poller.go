@@ -236,6 +236,17 @@ func (c *Claim) Info() legacybridge.FileInfo {
 	return legacybridge.FileInfo{Name: c.Name, Path: c.Path, Size: c.Size, ModTime: c.MTime, Recovered: c.Recovered}
 }
 
+var _ legacybridge.Stater = (*Claim)(nil)
+
+// Stat describes the claimed file as it is now.
+func (c *Claim) Stat(ctx context.Context) (legacybridge.FileInfo, error) {
+	e, err := c.p.FS.Stat(ctx, c.Path)
+	if err != nil {
+		return legacybridge.FileInfo{}, err
+	}
+	return legacybridge.FileInfo{Name: c.Name, Path: c.Path, Size: e.Size, ModTime: e.ModTime, Recovered: c.Recovered}, nil
+}
+
 // Open opens the claimed file for reading.
 func (c *Claim) Open(ctx context.Context) (io.ReadCloser, error) { return c.p.FS.Open(ctx, c.Path) }
 
