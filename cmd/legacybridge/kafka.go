@@ -51,6 +51,10 @@ Exits after --max records or --timeout of silence.`, stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{2, fmt.Errorf("tail: unexpected argument %q", fs.Arg(0))}
+	}
 	if *topic == "" {
 		fs.Usage()
 		return &exitError{2, errors.New("tail: --topic is required")}

@@ -56,6 +56,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{2, fmt.Errorf("%s: unexpected argument %q (did you mean --config %s?)", "run", fs.Arg(0), fs.Arg(0))}
+	}
 	if *cfgPath == "" {
 		fs.Usage()
 		return &exitError{2, errors.New("run: --config is required")}

@@ -17,6 +17,10 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{2, fmt.Errorf("%s: unexpected argument %q (did you mean --config %s?)", "validate", fs.Arg(0), fs.Arg(0))}
+	}
 	if *cfgPath == "" {
 		fs.Usage()
 		return &exitError{2, errors.New("validate: --config is required")}

@@ -178,11 +178,12 @@ func Expand(v string, lookup func(string) (string, bool), missing map[string]boo
 			return "$"
 		}
 		sm := envRef.FindStringSubmatch(m)
-		if val, ok := lookup(sm[1]); ok {
-			return val
+		val, ok := lookup(sm[1])
+		if sm[2] != "" && val == "" {
+			return sm[3] // like the shell: unset or empty takes the default
 		}
-		if sm[2] != "" {
-			return sm[3]
+		if ok {
+			return val
 		}
 		missing[sm[1]] = true
 		return m
@@ -196,6 +197,10 @@ func expandNode(n *yaml.Node, lookup func(string) (string, bool), missing map[st
 	case yaml.ScalarNode:
 		if strings.Contains(n.Value, "$") {
 			n.Value = Expand(n.Value, lookup, missing)
+			// The value is re-read by its new text, so batch_size:
+			// "${BATCH:-100}" is a number (and a string field still takes
+			// any text).
+			n.Tag, n.Style = "", 0
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
@@ -372,6 +377,8 @@ func (c *Config) Embedded() bool {
 	return len(c.Kafka.Brokers) == 1 && c.Kafka.Brokers[0] == "embedded"
 }
 
+var topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+
 var flowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // Validate lists every problem of the config's own shape (files that must
@@ -381,8 +388,14 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for _, b := range c.Kafka.Brokers {
-		if b == "embedded" && len(c.Kafka.Brokers) > 1 {
-			add("kafka.brokers: \"embedded\" cannot be combined with other brokers")
+		if b == "embedded" {
+			if len(c.Kafka.Brokers) > 1 {
+				add("kafka.brokers: \"embedded\" cannot be combined with other brokers")
+			}
+			continue
+		}
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			add("kafka.brokers: %q is not host:port (e.g. kafka1:9092)", b)
 		}
 	}
 	if c.Embedded() && (c.Kafka.TLS != nil || c.Kafka.SASL != nil) {
@@ -442,6 +455,9 @@ func (c *Config) Validate() error {
 			}
 			if _, err := filepath.Match(l.Pattern, "x"); err != nil {
 				add("%s: source.local.pattern %q: %v", where, l.Pattern, err)
+			}
+			if st, err := os.Stat(l.Dir); err == nil && !st.IsDir() {
+				add("%s: source.local.dir %s is a file, not a folder", where, l.Dir)
 			}
 			if l.SeedFrom != "" {
 				if st, err := os.Stat(l.SeedFrom); err != nil || !st.IsDir() {
@@ -512,6 +528,11 @@ func (c *Config) Validate() error {
 		}
 		if f.DeadLetterTopic == "" {
 			add("%s: dead_letter_topic is required", where)
+		}
+		for _, t := range []struct{ key, name string }{{"topic", f.Topic}, {"dead_letter_topic", f.DeadLetterTopic}} {
+			if t.name != "" && !topicName.MatchString(t.name) {
+				add("%s: %s %q is not a valid Kafka topic name (letters, digits, '.', '_' and '-', at most 249)", where, t.key, t.name)
+			}
 		}
 		if f.DeadLetterTopic != "" && f.DeadLetterTopic == f.Topic {
 			add("%s: dead_letter_topic must differ from topic", where)

@@ -214,3 +214,38 @@ flows:
 		}
 	}
 }
+
+func TestEnvNumbersAndEmptyDefaults(t *testing.T) {
+	t.Setenv("LB_BATCH", "250")
+	t.Setenv("LB_EMPTY", "")
+	c, err := Load(writeCfg(t, `
+kafka: {brokers: ["k1:9092,k2:9092"]}
+flows:
+  - name: a
+    batch_size: ${LB_BATCH}
+    source: {local: {dir: x, max_files_per_poll: "${LB_UNSET_N:-7}", poll_interval: "${LB_EMPTY:-2s}"}}
+    event_source: "${LB_TRUE:-true}"
+    topic: "bad topic!"
+    dead_letter_topic: ok.dlt
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Flows[0]
+	if f.EventSource != "true" {
+		t.Fatalf("event_source %q", f.EventSource)
+	}
+	if f.BatchSize != 250 || f.Source.Local.MaxFilesPerPoll != 7 || time.Duration(f.Source.Local.PollInterval) != 2*time.Second {
+		t.Fatalf("batch %d, max %d, poll %v", f.BatchSize, f.Source.Local.MaxFilesPerPoll, f.Source.Local.PollInterval)
+	}
+	if len(c.Kafka.Brokers) != 2 || c.Kafka.Brokers[1] != "k2:9092" {
+		t.Fatalf("brokers %q", c.Kafka.Brokers)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"bad topic!" is not a valid Kafka topic name`) {
+		t.Fatalf("Validate: %v", err)
+	}
+	c.Kafka.Brokers = []string{"k1"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"k1" is not host:port`) {
+		t.Fatalf("Validate: %v", err)
+	}
+}
