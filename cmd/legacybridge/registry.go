@@ -61,14 +61,27 @@ func newMappers(fc config.Flow) ([]legacybridge.Mapper, error) {
 			out = append(out, g)
 		}
 	case "dead-letter":
-		out = append(out, deadLetterAll{})
+		d := deadLetterAll{skip: map[string]bool{}}
+		if fc.Parser.Format == "fixedwidth" {
+			// Headers and trailers are context, not business records.
+			if l, err := fixedwidth.LoadLayout(fc.Parser.Layout); err == nil {
+				for _, rt := range l.Records {
+					if rt.Role == "header" || rt.Role == "trailer" {
+						d.skip[rt.Name] = true
+					}
+				}
+			}
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
 
-// deadLetterAll fails every record it sees, so unmapped records are
+// deadLetterAll fails every record it applies to, so unmapped records are
 // dead-lettered (and their file quarantined) instead of skipped.
-type deadLetterAll struct{}
+type deadLetterAll struct{ skip map[string]bool }
+
+func (d deadLetterAll) Applies(rec legacybridge.Record) bool { return !d.skip[rec.Type] }
 
 func (deadLetterAll) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 	return nil, fmt.Errorf("%s: no mapping for %s record type %q (unmapped: dead-letter)", rec.Pos, rec.Format, rec.Type)
