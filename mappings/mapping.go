@@ -561,6 +561,9 @@ func (m *Mapping) Validate() []error { return append([]error(nil), m.problems...
 // Name is the mapping's name.
 func (m *Mapping) Name() string { return m.name }
 
+// Format is the record format the mapping applies to (x12, fixedwidth, ...).
+func (m *Mapping) Format() string { return m.format }
+
 // EventType is the CloudEvents type the mapping produces.
 func (m *Mapping) EventType() string { return m.eventType }
 

@@ -110,14 +110,30 @@ flows:
     mapping: missing.yaml
     topic: t
     dead_letter_topic: t.dlt
+  - name: c
+    source: {local: {dir: in2}}
+    parser: {format: x12}
+    mapping: `+filepath.Join(mustAbs(t, "../../legacy-fixtures/demo/mappings"), "inventory-movement.yaml")+`
+    topic: t
+    dead_letter_topic: t.dlt
 `), 0o644)
 	code, _, errOut := run(t, "validate", "--config", cfg)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	for _, want := range []string{"nope.yaml", "broken-mapping.yaml", "missing.yaml", "dead_letter_topic is required", "name used twice"} {
+	for _, want := range []string{"nope.yaml", "broken-mapping.yaml", "missing.yaml", "dead_letter_topic is required", "name used twice",
+		"is for fixedwidth records, but the flow's parser is x12"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("problems lack %q:\n%s", want, errOut)
 		}
 	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -124,6 +124,9 @@ func validateAll(cfg *config.Config) error {
 			for _, e := range m.Validate() {
 				errs = append(errs, fmt.Errorf("flow %q: mapping %s: %w", fc.Name, p, e))
 			}
+			if f := m.Format(); f != "" && fc.Parser.Format != "" && f != fc.Parser.Format {
+				errs = append(errs, fmt.Errorf("flow %q: mapping %s is for %s records, but the flow's parser is %s: it would never apply", fc.Name, p, f, fc.Parser.Format))
+			}
 		}
 	}
 	return errors.Join(errs...)
