@@ -143,6 +143,7 @@ type Decoder struct {
 	fallback *fwDecoder
 
 	envelope map[string]string
+	openLine int   // line of the header whose batch is open, 0 when none
 	details  int64 // detail records since the last trailer
 	records  int64 // records since the last trailer
 	trailers int
@@ -417,6 +418,27 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	if encErr != nil {
 		return legacybridge.Record{}, encErr
 	}
+	// Structure: when the layout has a header, every other record belongs
+	// to a header's batch, and (with a trailer type) a trailer closes the
+	// batch before the next header opens.
+	if s.hasHeader() {
+		switch rt.role {
+		case RoleHeader:
+			if d.openLine > 0 && s.hasRole(RoleTrailer) {
+				return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before the %q record closing the batch opened at line %d",
+					ErrOrder, rt.name, s.roleName(RoleTrailer), d.openLine))
+			}
+			d.openLine = d.line
+		default:
+			if d.openLine == 0 {
+				return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before any %q record",
+					ErrOrder, rt.name, s.roleName(RoleHeader)))
+			}
+			if rt.role == RoleTrailer {
+				d.openLine = 0
+			}
+		}
+	}
 	var want int64 = -1 // trailer count to check
 	var what string
 	if rt == s.trailer {
@@ -630,4 +652,18 @@ func trimField(s string, f *field) string {
 		return s
 	}
 	return strings.Trim(s, cut)
+}
+
+func (s *schema) hasRole(role string) bool { return s.roleName(role) != "" }
+
+func (s *schema) hasHeader() bool { return s.hasRole(RoleHeader) }
+
+// roleName is the name of the first record type with role, or "".
+func (s *schema) roleName(role string) string {
+	for _, rt := range s.types {
+		if rt.role == role {
+			return rt.name
+		}
+	}
+	return ""
 }

@@ -22,6 +22,7 @@ var (
 	ErrValue        = errors.New("invalid value")
 	ErrTrailerCount = errors.New("trailer count mismatch")
 	ErrNoTrailer    = errors.New("missing trailer")
+	ErrOrder        = errors.New("record out of order")
 )
 
 // convert turns the trimmed text of a field into its typed value: string,
