@@ -81,6 +81,10 @@ type Decoder struct {
 	// included); a longer one is a fatal ErrBadSegment or ErrBadBIN.
 	// Default DefaultMaxSegment (64 MiB).
 	MaxSegment int
+	// Charset is Tokenizer.Charset: "utf-8" (default ""; a value that is
+	// not valid UTF-8 is decoded as Windows-1252 with a warning),
+	// "windows-1252" or "iso-8859-1".
+	Charset string
 
 	tok  Tokenizer
 	done bool
@@ -141,6 +145,7 @@ func (d *Decoder) Decode() (*Transaction, error) {
 	d.tok.Name = d.Name
 	d.tok.Warn = d.Warn
 	d.tok.MaxSegment = d.MaxSegment
+	d.tok.Charset = d.Charset
 	seg := &d.seg
 	for {
 		line, err := d.read(seg)

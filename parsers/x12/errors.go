@@ -39,6 +39,10 @@ var (
 	// transaction sets with the same ST02 in one functional group, or two
 	// functional groups with the same GS06 in one interchange. Not fatal.
 	ErrDuplicateControl = errors.New("duplicate control number")
+	// ErrEncoding: a value that is not valid UTF-8 in the default charset
+	// mode, decoded as Windows-1252 (a warning, through Warn; never
+	// returned by Decode), or an unknown Charset setting (fatal).
+	ErrEncoding = errors.New("bad text encoding")
 )
 
 // ParseError is an error about the input, with where it was found. It

@@ -13,6 +13,9 @@ type Parser struct {
 	Warn func(*ParseError)
 	// MaxSegment is Decoder.MaxSegment. Default DefaultMaxSegment (64 MiB).
 	MaxSegment int
+	// Charset is Decoder.Charset. Default "utf-8" (invalid UTF-8 decoded
+	// as Windows-1252, with a warning).
+	Charset string
 }
 
 var _ legacybridge.Parser = Parser{}
@@ -25,6 +28,7 @@ func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	d := NewDecoderName(r, name)
 	d.Warn = p.Warn
 	d.MaxSegment = p.MaxSegment
+	d.Charset = p.Charset
 	return &recordReader{d: d}
 }
 

@@ -50,12 +50,22 @@ type Tokenizer struct {
 	// (an alphanumeric ISA11 in a version that expects a repetition
 	// separator). Default: ignored.
 	Warn func(*ParseError)
+	// Charset is the encoding of the values: CharsetUTF8 ("utf-8",
+	// default ""), CharsetWindows1252 ("windows-1252") or CharsetISO88591
+	// ("iso-8859-1"); values are returned as UTF-8 either way. In utf-8
+	// mode a value that is not valid UTF-8 is decoded as Windows-1252 and
+	// Warn receives an ErrEncoding naming its element and the offset of
+	// its first invalid byte. Tags, delimiters and BIN data are never
+	// decoded. Read at the first segment; an unknown value is a fatal
+	// ErrEncoding.
+	Charset string
 
 	br      *bufio.Reader
 	off     int64 // bytes consumed
 	line    int   // 1-based line of the next unread byte
 	num     int   // segments returned
 	started bool
+	cs      int   // charset mode (csUTF8, ...)
 	err     error // sticky fatal error (or io.EOF)
 
 	have   bool
@@ -205,6 +215,9 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 func (t *Tokenizer) next() (legacybridge.Segment, error) {
 	if !t.started {
 		t.started = true
+		if err := t.initCharset(); err != nil {
+			return legacybridge.Segment{}, err
+		}
 		if b, _ := t.br.Peek(3); bytes.Equal(b, bom) {
 			t.br.Discard(3)
 			t.off = 3
@@ -376,6 +389,7 @@ func (t *Tokenizer) nextFast(seg *legacybridge.Segment) (ok bool, err error) {
 	reps[ir] = strs[c0:]
 	elems[ie] = legacybridge.Element(reps[r0:])
 	seg.Elements = elems
+	t.transcode(seg, s, nil, start, t.segLine)
 	return true, nil
 }
 
@@ -524,7 +538,11 @@ func (t *Tokenizer) dropBreaks(raw []byte) []byte {
 
 // build splits one segment (without terminator) into tag and elements.
 func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segment, error) {
+	orig := raw
 	raw = t.dropBreaks(raw)
+	if len(raw) == len(orig) {
+		orig = nil
+	}
 	s := t.intern(raw)
 	seg := legacybridge.Segment{Offset: start, Number: t.num}
 	i := strings.Index(s, t.elem)
@@ -533,6 +551,7 @@ func (t *Tokenizer) build(raw []byte, start int64, line int) (legacybridge.Segme
 	} else {
 		seg.Tag = s[:i]
 		seg.Elements = t.split(s[i+len(t.elem):])
+		t.transcode(&seg, s, orig, start, line)
 	}
 	if !validTag(seg.Tag) {
 		var msg string
@@ -813,6 +832,8 @@ func (t *Tokenizer) readISA(start int64, line int) (legacybridge.Segment, error)
 		return bad("element separator %q (the character after \"ISA\") is a letter, digit, space or line break", elem)
 	}
 	fields := make([]string, 0, 16)
+	fieldOff := make([]int64, 1, 16) // offset of each field's first byte
+	fieldOff[0] = t.off
 	cur := t.buf[:0]
 	breakAt := int64(-1)
 	for len(fields) < 15 {
@@ -843,6 +864,7 @@ func (t *Tokenizer) readISA(start int64, line int) (legacybridge.Segment, error)
 				t.off += int64(len(p))
 			}
 			fields = append(fields, string(cur))
+			fieldOff = append(fieldOff, t.off)
 			cur = cur[:0]
 			continue
 		}
@@ -929,6 +951,7 @@ func (t *Tokenizer) readISA(start int64, line int) (legacybridge.Segment, error)
 		seg.Elements[i] = legacybridge.Element{{f}}
 	}
 	seg.Elements[15] = legacybridge.Element{{comp}}
+	t.transcodeISA(&seg, fieldOff[:15], line)
 	return seg, nil
 }
 
