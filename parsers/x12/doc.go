@@ -65,7 +65,15 @@
 // ISA16 (component separator) and then the segment terminator, which may be
 // any character including a multi-byte UTF-8 one, CR or LF. ISA11 is the
 // repetition separator only when ISA12 >= 00402 and ISA11 is not a letter,
-// digit or space. CR and LF that are not delimiters are dropped everywhere,
+// digit or space (else a warning). Two delimiters that are the same
+// character (ISA11 = ISA16 = '^' in a 00501 interchange, say) are a fatal
+// ErrBadISA naming both ISA elements.
+//
+// Values are returned as UTF-8: by default a value that is not valid UTF-8
+// is decoded as Windows-1252 and reported to Warn (ErrEncoding, with the
+// element, segment and byte offset), so no byte becomes U+FFFD; the Charset
+// option declares Windows-1252 or ISO-8859-1 input instead. BIN data is
+// never decoded. CR and LF that are not delimiters are dropped everywhere,
 // inside the ISA too (so files hard-wrapped at 80 columns read correctly),
 // except in BIN data; when the terminator is CR or LF, a line break inside
 // the ISA is an error ("ISA shorter than 106 characters"). Whitespace between

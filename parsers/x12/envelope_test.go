@@ -87,7 +87,16 @@ func TestFatalErrors(t *testing.T) {
 		{"data before ISA", "GS*PO~" + testISA, ErrNoInterchange, "does not start with an ISA"},
 		{"truncated ISA", testISA[:60], ErrBadISA, "input ends inside the ISA"},
 		{"ISA without terminator", testISA[:105], ErrBadISA, "no segment terminator"},
-		{"not distinct", strings.Replace(testISA, ">", "*", 1), ErrBadISA, "not distinct"},
+		{"ISA16 = element separator", strings.Replace(testISA, ">", "*", 1), ErrBadISA,
+			`ISA16 (component separator) "*" is also the element separator (the character after "ISA"): delimiters must be distinct`},
+		{"terminator = element separator", strings.Replace(testISA, ">~", ">*", 1) + "GS*PO*", ErrBadISA,
+			`the segment terminator (the character after ISA16) "*" is also the element separator (the character after "ISA"): delimiters must be distinct`},
+		{"terminator = ISA16", strings.Replace(testISA, ">~", ">>", 1) + "GS*PO>", ErrBadISA,
+			`the segment terminator (the character after ISA16) ">" is also ISA16 (component separator): delimiters must be distinct`},
+		{"ISA11 = ISA16 in 00501", strings.Replace(testISA, "*U*00401*000000001*0*P*>~", "*^*00501*000000001*0*P*^~", 1), ErrBadISA,
+			`ISA11 (repetition separator) "^" is also ISA16 (component separator): delimiters must be distinct`},
+		{"ISA11 = terminator in 00501", strings.Replace(testISA, "*U*00401*", "*~*00501*", 1), ErrBadISA,
+			`ISA11 (repetition separator) "~" is also the segment terminator (the character after ISA16): delimiters must be distinct`},
 		{"letter terminator", strings.Replace(testISA, ">~", ">G", 1) + "S*PO~", ErrBadISA, `segment terminator "G"`},
 		{"ISA13 not digits", strings.Replace(testISA, "000000001", "00000000A", 1), ErrBadISA, "ISA13"},
 		{"ISA09 short", strings.Replace(testISA, "*240115*", "*24015 *", 1), ErrBadISA, "ISA09"},
@@ -165,5 +174,15 @@ func TestTokenizer(t *testing.T) {
 	}
 	if _, err := tok.NextSegment(); err != io.EOF {
 		t.Errorf("after the end: %v", err)
+	}
+}
+
+// A delimiter conflict is placed at the ISA and names both ISA elements.
+func TestISA11ConflictPlace(t *testing.T) {
+	in := strings.Replace(testISA, "*U*00401*000000001*0*P*>~", "*^*00501*000000001*0*P*^~", 1)
+	_, err := NewDecoderName(strings.NewReader(in), "f.edi").Decode()
+	want := `x12: f.edi: segment 1 (ISA) at byte offset 0 (line 1): ISA11 (repetition separator) "^" is also ISA16 (component separator): delimiters must be distinct`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
 	}
 }

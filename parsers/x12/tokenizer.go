@@ -930,13 +930,36 @@ func (t *Tokenizer) readISA(start int64, line int) (legacybridge.Segment, error)
 	if !validDelim(term) && term != "\n" && term != "\r" {
 		return bad("segment terminator %q (after ISA16) is a letter, digit or space", term)
 	}
-	if comp == elem || term == elem || term == comp {
-		return bad("delimiters are not distinct: element %q, component %q, segment %q", elem, comp, term)
+	// Each delimiter must differ from the others; the conflict names the
+	// two ISA elements.
+	const (
+		nameElem = `the element separator (the character after "ISA")`
+		nameComp = "ISA16 (component separator)"
+		nameTerm = "the segment terminator (the character after ISA16)"
+		nameRep  = "ISA11 (repetition separator)"
+	)
+	switch {
+	case comp == elem:
+		return bad("%s %q is also %s: delimiters must be distinct", nameComp, comp, nameElem)
+	case term == elem:
+		return bad("%s %q is also %s: delimiters must be distinct", nameTerm, term, nameElem)
+	case term == comp:
+		return bad("%s %q is also %s: delimiters must be distinct", nameTerm, term, nameComp)
 	}
 	rep := ""
 	version, isa11 := fields[11], fields[10]
+	if version >= "00402" && validDelim(isa11) {
+		switch isa11 {
+		case elem:
+			return bad("%s %q is also %s: delimiters must be distinct", nameRep, isa11, nameElem)
+		case comp:
+			return bad("%s %q is also %s: delimiters must be distinct", nameRep, isa11, nameComp)
+		case term:
+			return bad("%s %q is also %s: delimiters must be distinct", nameRep, isa11, nameTerm)
+		}
+	}
 	if version >= "00402" {
-		if validDelim(isa11) && isa11 != elem && isa11 != comp && isa11 != term {
+		if validDelim(isa11) {
 			rep = isa11
 		} else if t.Warn != nil {
 			t.Warn(t.errAt(start, line, num, "ISA", ErrBadISA,
