@@ -425,6 +425,20 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 		return tx
 	default:
 		if d.cur == nil {
+			if seg.Tag == "TA1" {
+				// An interchange acknowledgment: interchange-level, between
+				// ISA and the first GS or between GE and IEA. Accepted there
+				// and kept out of every transaction set.
+				if d.inISA && !d.inGS {
+					return nil
+				}
+				where := "inside a functional group (it belongs between ISA and the first GS, or between GE and IEA)"
+				if !d.inISA {
+					where = "outside an interchange (after IEA)"
+				}
+				d.fail(seg, line, ErrOutsideEnvelope, "TA1 segment %s", where)
+				return nil
+			}
 			where := "outside a transaction set (between ST and SE)"
 			if !d.inISA {
 				where = "outside an interchange (after IEA)"

@@ -51,6 +51,10 @@
 // runs), a repeat naming the range of segments it may come from, and
 // non-numeric ones are not checked.
 //
+// A TA1 (interchange acknowledgment) between ISA and the first GS, or
+// between GE and IEA, is interchange-level: accepted, and in no
+// transaction set; elsewhere outside ST..SE it is ErrOutsideEnvelope.
+//
 // Tokenizer.NextSegment is the layer below: segments with delimiters read
 // from each ISA, without envelope checks.
 //
