@@ -26,6 +26,7 @@ names the file and the place (segment number, byte offset) on stderr, and exits
 1 after trying every file.`, stderr)
 	format := fs.String("format", "auto", "auto, x12 or fixedwidth (auto: ISA → x12, otherwise fixedwidth with --layout)")
 	layout := fs.String("layout", "", "fixed-width layout file")
+	charset := fs.String("charset", "utf-8", "X12 text encoding: utf-8 (bytes that are not UTF-8 are read as Windows-1252, with a warning), windows-1252, iso-8859-1")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ names the file and the place (segment number, byte offset) on stderr, and exits
 	enc.SetEscapeHTML(false)
 	failed := 0
 	for _, name := range fs.Args() {
-		if err := parseFile(name, *format, fw, enc); err != nil {
+		if err := parseFile(name, *format, fw, enc, *charset, stderr); err != nil {
 			out.Flush()
 			fmt.Fprintln(stderr, "legacybridge parse:", err)
 			failed++
@@ -62,7 +63,7 @@ names the file and the place (segment number, byte offset) on stderr, and exits
 	return nil
 }
 
-func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder) error {
+func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder, charset string, stderr io.Writer) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return err
@@ -81,7 +82,9 @@ func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder) er
 	var p legacybridge.Parser
 	switch format {
 	case "x12":
-		p = x12.Parser{}
+		p = x12.Parser{Charset: charset, Warn: func(e *x12.ParseError) {
+			fmt.Fprintln(stderr, "legacybridge parse: warning:", e)
+		}}
 	case "fixedwidth":
 		if fw == nil {
 			return fmt.Errorf("%s: fixed-width input needs --layout FILE", name)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"legacybridge"
 	"legacybridge/internal/config"
@@ -12,11 +13,14 @@ import (
 	"legacybridge/parsers/x12"
 )
 
-// newParser is the parser registry: one line per format.
-func newParser(pc config.Parser) (legacybridge.Parser, error) {
+// newParser is the parser registry: one line per format. Warnings (input
+// that is accepted but worth knowing about) go to log.
+func newParser(pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) {
 	switch pc.Format {
 	case "x12":
-		return x12.Parser{}, nil
+		return x12.Parser{Charset: pc.Charset, Warn: func(e *x12.ParseError) {
+			log.Warn("x12 input accepted with a warning", "warning", e.Error())
+		}}, nil
 	case "fixedwidth":
 		l, err := fixedwidth.LoadLayout(pc.Layout)
 		if err != nil {

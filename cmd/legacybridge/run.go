@@ -193,7 +193,7 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error,
 }
 
 func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led legacybridge.Ledger, log *slog.Logger, m *legacybridge.Metrics) (*legacybridge.Flow, error) {
-	p, err := newParser(fc.Parser)
+	p, err := newParser(fc.Parser, log.With("flow", fc.Name))
 	if err != nil {
 		return nil, err
 	}

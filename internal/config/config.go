@@ -150,6 +150,10 @@ type Parser struct {
 	Format string `yaml:"format"`
 	// Layout is the fixed-width layout file.
 	Layout string `yaml:"layout"`
+	// Charset of X12 text: utf-8 (default: bytes that are not UTF-8 are
+	// read as Windows-1252, with a warning in the log), windows-1252 or
+	// iso-8859-1.
+	Charset string `yaml:"charset"`
 }
 
 // Duration is a time.Duration written like "1s" or "500ms".
@@ -495,6 +499,11 @@ func (c *Config) Validate() error {
 		case "x12":
 			if f.Parser.Layout != "" {
 				add("%s: parser.layout is only for fixedwidth", where)
+			}
+			switch strings.ToLower(f.Parser.Charset) {
+			case "", "utf-8", "windows-1252", "iso-8859-1":
+			default:
+				add("%s: parser.charset %q is not one of utf-8, windows-1252, iso-8859-1", where, f.Parser.Charset)
 			}
 		case "fixedwidth":
 			if f.Parser.Layout == "" {
