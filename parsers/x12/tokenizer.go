@@ -394,7 +394,11 @@ func (t *Tokenizer) nextFast(seg *legacybridge.Segment) (ok bool, err error) {
 }
 
 // skipSpace skips whitespace between segments; io.EOF at the end of input.
-func (t *Tokenizer) skipSpace() error {
+func (t *Tokenizer) skipSpace() error { return t.skipSet(&t.skip) }
+
+// skipSet consumes bytes in set, counting lines. It returns nil when another
+// byte follows them, io.EOF at the end of input.
+func (t *Tokenizer) skipSet(set *[256]bool) error {
 	for {
 		if t.br.Buffered() == 0 {
 			if _, err := t.br.Peek(1); err != nil {
@@ -406,7 +410,7 @@ func (t *Tokenizer) skipSpace() error {
 		}
 		b, _ := t.br.Peek(t.br.Buffered())
 		i := 0
-		for i < len(b) && t.skip[b[i]] {
+		for i < len(b) && set[b[i]] {
 			if b[i] == '\n' {
 				t.line++
 			}
@@ -432,32 +436,13 @@ func (t *Tokenizer) peekByte() byte {
 // them, they are an ErrBadSegment error and tokenizing resumes at that byte.
 func (t *Tokenizer) skipPadding() error {
 	start, line := t.off, t.line
-	for {
-		if t.br.Buffered() == 0 {
-			if _, err := t.br.Peek(1); err != nil {
-				if err == io.EOF {
-					return io.EOF
-				}
-				return t.ioErr(err)
-			}
-		}
-		b, _ := t.br.Peek(t.br.Buffered())
-		i := 0
-		for i < len(b) && t.pad[b[i]] {
-			if b[i] == '\n' {
-				t.line++
-			}
-			i++
-		}
-		t.br.Discard(i)
-		t.off += int64(i)
-		if i < len(b) {
-			more, _ := t.br.Peek(quoteMax + 1)
-			return t.errAt(start, line, t.num, t.tagOfLast(), ErrBadSegment,
-				"padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset %d: %s",
-				t.off, quote(more))
-		}
+	if err := t.skipSet(&t.pad); err != nil {
+		return err
 	}
+	more, _ := t.br.Peek(quoteMax + 1)
+	return t.errAt(start, line, t.num, t.tagOfLast(), ErrBadSegment,
+		"padding (NUL, 0x1A end-of-file or blank bytes) after the IEA is followed by more data at byte offset %d: %s",
+		t.off, quote(more))
 }
 
 // readRaw reads up to and including the next segment terminator and returns
