@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -360,10 +361,7 @@ func (f *Flow) setStatusWith(waiting []*deferredClaim, current *deferredClaim) {
 // hashingReader hashes what is read through it.
 type hashingReader struct {
 	r io.Reader
-	h interface {
-		io.Writer
-		Sum([]byte) []byte
-	}
+	h hash.Hash
 	n int64
 }
 
@@ -522,7 +520,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 	if st, ok := c.(Stater); ok {
 		if now, err := st.Stat(ctx); err == nil && now.Size != nbytes {
-			err := fmt.Errorf("the file changed after it was picked up (%d bytes read, now %d): its writer was still writing; the events of the first %d bytes were published", nbytes, now.Size, nbytes)
+			err := fmt.Errorf("%w (%d bytes read, now %d): its writer was still writing; the events of the first %d bytes were published", errChanged, nbytes, now.Size, nbytes)
 			s, qerr := f.quarantine(ctx, c, rec, err, nil)
 			s.Events, s.Skipped = sum.Events, sum.Skipped
 			return s, qerr
@@ -586,6 +584,9 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 
 // maxReported caps the failures listed in one NAME.error.json.
 const maxReported = 100
+
+// errChanged quarantines files that grew or shrank after they were claimed.
+var errChanged = errors.New("the file changed after it was picked up")
 
 // errEmpty quarantines files without a single record.
 var errEmpty = errors.New("the file holds no records (empty, blank, or a truncated transfer); nothing was published")
@@ -674,7 +675,7 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 			"; fix the mapping or the data, then drop the file again"
 	case errors.As(cause, &re):
 		rep.Next = "Kafka refused these messages (see the reason); fix the cause (message size, topic policy or ACLs), then drop the file again"
-	case strings.Contains(cause.Error(), "changed after it was picked up"):
+	case errors.Is(cause, errChanged):
 		rep.Next = "have the sender write a done marker (done_suffix) or raise min_age above its longest pause, then drop the complete file again"
 	case errors.Is(cause, errEmpty):
 		rep.Next = "check that the sender's transfer completed, then drop the complete file again"

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,16 +37,16 @@ func (p Position) String() string {
 	}
 	parts := []string{}
 	if p.Line > 0 {
-		parts = append(parts, "line "+itoa(int64(p.Line)))
+		parts = append(parts, "line "+strconv.Itoa(p.Line))
 	}
 	if p.Segment > 0 {
-		s := "segment " + itoa(int64(p.Segment))
+		s := "segment " + strconv.Itoa(p.Segment)
 		if p.Tag != "" {
 			s += " (" + p.Tag + ")"
 		}
 		parts = append(parts, s)
 	}
-	parts = append(parts, "byte offset "+itoa(p.Offset))
+	parts = append(parts, "byte offset "+strconv.FormatInt(p.Offset, 10))
 	b.WriteString(strings.Join(parts, ", "))
 	return b.String()
 }
@@ -182,25 +183,3 @@ type Emitter interface {
 
 // AckFunc reports a batch's fate exactly once (nil = delivered).
 type AckFunc func(ctx context.Context, err error) error
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"legacybridge"
 	"legacybridge/internal/config"
@@ -33,7 +34,7 @@ func newParser(pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) 
 
 // newMappers loads a flow's mapping files, then adds what handles unmapped
 // records (see config.Flow.Unmapped).
-func newMappers(fc config.Flow) ([]legacybridge.Mapper, error) {
+func newMappers(fc config.Flow, p legacybridge.Parser) ([]legacybridge.Mapper, error) {
 	var out []legacybridge.Mapper
 	var errs []error
 	loader, err := canonicalLoader()
@@ -66,13 +67,11 @@ func newMappers(fc config.Flow) ([]legacybridge.Mapper, error) {
 		}
 	case "dead-letter":
 		d := deadLetterAll{skip: map[string]bool{}}
-		if fc.Parser.Format == "fixedwidth" {
+		if fw, ok := p.(fixedwidth.Parser); ok {
 			// Headers and trailers are context, not business records.
-			if l, err := fixedwidth.LoadLayout(fc.Parser.Layout); err == nil {
-				for _, rt := range l.Records {
-					if rt.Role == "header" || rt.Role == "trailer" {
-						d.skip[rt.Name] = true
-					}
+			for _, rt := range fw.Layout.Records {
+				if rt.Role == "header" || rt.Role == "trailer" {
+					d.skip[rt.Name] = true
 				}
 			}
 		}
@@ -91,15 +90,15 @@ func (deadLetterAll) Map(rec legacybridge.Record) ([]legacybridge.Event, error) 
 	return nil, fmt.Errorf("%s: no mapping for %s record type %q (unmapped: dead-letter)", rec.Pos, rec.Format, rec.Type)
 }
 
-// canonicalLoader loads mapping files against the canonical event types
-// (schemas compiled once per call).
-func canonicalLoader() (mappings.Loader, error) {
+// canonicalLoader loads mapping files against the canonical event types;
+// their schemas are compiled once per process, not once per flow.
+var canonicalLoader = sync.OnceValues(func() (mappings.Loader, error) {
 	reg, err := mappings.Canonical()
 	if err != nil {
 		return mappings.Loader{}, fmt.Errorf("event type registry: %w", err)
 	}
 	return mappings.Loader{Registry: reg}, nil
-}
+})
 
 // validateAll checks the config, then every layout and mapping it names.
 func validateAll(cfg *config.Config) error {

@@ -12,7 +12,11 @@ func TestUnmappedDeadLetterSkipsHeadersAndTrailers(t *testing.T) {
 		Name: "inv", Unmapped: "dead-letter",
 		Parser: config.Parser{Format: "fixedwidth", Layout: "../../legacy-fixtures/demo/layouts/inventory-movement.yaml"},
 	}
-	ms, err := newMappers(fc)
+	p, err := newParser(fc.Parser, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := newMappers(fc, p)
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("newMappers = %v, %v", ms, err)
 	}

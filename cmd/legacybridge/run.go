@@ -197,7 +197,7 @@ func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led 
 	if err != nil {
 		return nil, err
 	}
-	mappers, err := newMappers(fc)
+	mappers, err := newMappers(fc, p)
 	if err != nil {
 		return nil, err
 	}
