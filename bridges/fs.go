@@ -67,3 +67,35 @@ func Join(dir, name string) string {
 	}
 	return path.Join(dir, name)
 }
+
+// CleanPath checks a slash-separated name relative to a transport's root and
+// returns it cleaned. Absolute names, ".." elements, backslashes and control
+// characters are refused with ErrUnsafeName, so no name (from config or from
+// a remote listing) can reach outside the root. "" and "." mean the root.
+func CleanPath(name string) (string, error) {
+	if name == "" || name == "." {
+		return ".", nil
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("%w: %q is absolute; names are relative to the drop's root", ErrUnsafeName, name)
+	}
+	for _, el := range strings.Split(name, "/") {
+		switch {
+		case el == "..":
+			return "", fmt.Errorf("%w: %q climbs out of the drop's root", ErrUnsafeName, name)
+		case strings.Contains(el, `\`):
+			return "", fmt.Errorf("%w: %q contains a backslash", ErrUnsafeName, name)
+		case strings.IndexFunc(el, unicode.IsControl) >= 0:
+			return "", fmt.Errorf("%w: %q contains a control character", ErrUnsafeName, name)
+		}
+	}
+	return path.Clean(name), nil
+}
+
+// TempName is the name a transport's Create writes under before renaming the
+// file into place on Close: hidden (leading dot) and in the same folder, so
+// pollers (ours and a partner's) skip it and the rename stays atomic.
+func TempName(name string) string {
+	dir, base := path.Split(name)
+	return dir + "." + base + ".legacybridge-tmp"
+}
