@@ -66,7 +66,7 @@ func TestCorpus850And856IntoKafka(t *testing.T) {
 	}
 	fc := config.Flow{
 		Name: "corpus", Topic: "po-asn", DeadLetterTopic: "po-asn.dlt", Unmapped: "skip",
-		Source: config.Source{Local: &config.Local{Dir: drop, Pattern: "*", PollInterval: config.Duration(10 * time.Millisecond)}},
+		Source: config.Source{Local: &config.Local{Dir: drop, Drop: config.Drop{Pattern: "*", PollInterval: config.Duration(10 * time.Millisecond)}}},
 		Parser: config.Parser{Format: "x12"},
 		Mappings: []string{
 			filepath.Join(root, "legacy-fixtures/demo/mappings/x12-856-shipment-notice.yaml"),

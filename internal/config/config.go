@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -118,30 +120,150 @@ type Flow struct {
 // Source is where files come from; exactly one transport is set.
 type Source struct {
 	Local *Local `yaml:"local"`
+	SFTP  *SFTP  `yaml:"sftp"`
+	FTP   *FTP   `yaml:"ftp"`
 }
 
-// Local is a folder on this machine.
-type Local struct {
-	Dir string `yaml:"dir"`
+// Kind names the transport that is set ("local", "sftp", "ftp"), or "".
+func (s Source) Kind() string {
+	switch {
+	case s.Local != nil:
+		return "local"
+	case s.SFTP != nil:
+		return "sftp"
+	case s.FTP != nil:
+		return "ftp"
+	}
+	return ""
+}
+
+// Drop returns the polling rules of the transport that is set, or nil.
+func (s Source) Drop() *Drop {
+	switch {
+	case s.Local != nil:
+		return &s.Local.Drop
+	case s.SFTP != nil:
+		return &s.SFTP.Drop
+	case s.FTP != nil:
+		return &s.FTP.Drop
+	}
+	return nil
+}
+
+// Drop holds the rules every transport shares: which files, when they are
+// complete, and what happens to them afterwards.
+type Drop struct {
 	// Pattern is a glob on file names. Default "*".
 	Pattern string `yaml:"pattern"`
-	// PollInterval between listings. Default 1s.
+	// PollInterval between listings. Default 1s (local), 10s (remote).
 	PollInterval Duration `yaml:"poll_interval"`
-	// MinAge a file must reach (by mtime) before pickup. Default 0.
+	// MinAge a file must reach (by mtime) before pickup. Default 0 (local),
+	// 30s (remote: clocks and second-granular mtimes need a margin).
 	MinAge Duration `yaml:"min_age"`
 	// DoneSuffix: a file is ready when NAME+suffix exists. Default "" (size and
 	// mtime stable across two polls).
 	DoneSuffix string `yaml:"done_suffix"`
-	// ProcessingDir, ArchiveDir, ErrorDir relative to Dir. Defaults
-	// processing, archive, error.
+	// ProcessingDir, ArchiveDir, ErrorDir relative to the drop folder.
+	// Defaults processing, archive, error.
 	ProcessingDir string `yaml:"processing_dir"`
 	ArchiveDir    string `yaml:"archive_dir"`
 	ErrorDir      string `yaml:"error_dir"`
 	// MaxFilesPerPoll limits claims per poll. Default 0 = no limit.
 	MaxFilesPerPoll int `yaml:"max_files_per_poll"`
+	// Claim is "move" (default: rename into processing_dir) or "none" for
+	// read-only drops: files are read where they are and the ledger
+	// remembers which (name, size, mtime) were handled.
+	Claim string `yaml:"claim"`
+	// Archive is "move" (default: archive_dir/YYYY-MM-DD/), "leave" (leave
+	// the file where it is) or "delete".
+	Archive string `yaml:"archive"`
+	// Quarantine is "move" (default: error_dir/ with NAME.error.json) or
+	// "leave" (the file stays; the report goes to error_dir when writable).
+	Quarantine string `yaml:"quarantine"`
+	// Order of pickup: "name" (default) or "mtime" (oldest first).
+	Order string `yaml:"order"`
+}
+
+// Local is a folder on this machine.
+type Local struct {
+	Dir  string `yaml:"dir"`
+	Drop `yaml:",inline"`
 	// SeedFrom is for demos: when Dir does not exist yet, it is created and
 	// the files of this folder are copied into it. Default "" (off).
 	SeedFrom string `yaml:"seed_from"`
+}
+
+// SFTP is a folder on an SSH server. The host key is always verified
+// against known_hosts; secrets come from the environment or files.
+type SFTP struct {
+	// Addr is host:port (port 22 when omitted).
+	Addr string `yaml:"addr"`
+	User string `yaml:"user"`
+	// PasswordEnv / PasswordFile hold the password (optional with a key).
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	// PrivateKeyFile is an OpenSSH/PEM private key (optional with a password).
+	PrivateKeyFile string `yaml:"private_key_file"`
+	// KeyPassphraseEnv / KeyPassphraseFile unlock an encrypted key.
+	KeyPassphraseEnv  string `yaml:"key_passphrase_env"`
+	KeyPassphraseFile string `yaml:"key_passphrase_file"`
+	// KnownHosts is the known_hosts file holding the server's host key. Required.
+	KnownHosts string `yaml:"known_hosts"`
+	// Dir is the drop folder on the server. Default: the login folder.
+	Dir string `yaml:"dir"`
+	// Timeout for connecting and for each request. Default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// KeepAlive interval. Default 30s.
+	KeepAlive Duration `yaml:"keepalive"`
+	Drop      `yaml:",inline"`
+}
+
+// FTP is a folder on an FTP server, by default over explicit TLS (FTPS).
+type FTP struct {
+	// Addr is host:port (port 21 when omitted).
+	Addr string `yaml:"addr"`
+	User string `yaml:"user"`
+	// PasswordEnv / PasswordFile hold the password. One is required.
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	// TLS is "explicit" (default: AUTH TLS, certificate verified) or "none"
+	// (plain FTP: the password crosses the network in clear).
+	TLS string `yaml:"tls"`
+	// CAFile is a PEM bundle of CAs to trust. Default: the system's.
+	CAFile string `yaml:"ca_file"`
+	// ServerName overrides the name checked in the certificate.
+	ServerName string `yaml:"server_name"`
+	// Dir is the drop folder on the server. Default: the login folder.
+	Dir string `yaml:"dir"`
+	// Timeout for connecting and for each command. Default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// DisableMLSD forces LIST listings; DisableEPSV uses PASV. Default false.
+	DisableMLSD bool `yaml:"disable_mlsd"`
+	DisableEPSV bool `yaml:"disable_epsv"`
+	// MaxConns is the number of connections kept open. Default 2.
+	MaxConns int `yaml:"max_conns"`
+	Drop     `yaml:",inline"`
+}
+
+// Secret reads a secret from the named environment variable or file (a
+// trailing newline is dropped). key names the setting in errors; the value
+// itself never appears in one. Both empty gives "".
+func Secret(key, env, file string) (string, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return "", fmt.Errorf("%s_env: environment variable %s is not set", key, env)
+		}
+		return v, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_file: %w", key, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", nil
 }
 
 // Parser picks the format.
@@ -230,15 +352,24 @@ func checkKeys(n *yaml.Node, t reflect.Type, where string, problems *[]string) {
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := map[string]reflect.StructField{}
 		var names []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
-			if tag == "" || tag == "-" || !f.IsExported() {
-				continue
+		var collect func(t reflect.Type)
+		collect = func(t reflect.Type) {
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				parts := strings.Split(f.Tag.Get("yaml"), ",")
+				if len(parts) > 1 && parts[1] == "inline" && f.Type.Kind() == reflect.Struct {
+					collect(f.Type)
+					continue
+				}
+				tag := parts[0]
+				if tag == "" || tag == "-" || !f.IsExported() {
+					continue
+				}
+				fields[tag] = f
+				names = append(names, tag)
 			}
-			fields[tag] = f
-			names = append(names, tag)
 		}
+		collect(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value == "<<" {
@@ -351,15 +482,41 @@ func (c *Config) defaults() {
 	}
 	for i := range c.Flows {
 		f := &c.Flows[i]
-		if f.Source.Local != nil {
-			l := f.Source.Local
+		remote := f.Source.Local == nil
+		if l := f.Source.Local; l != nil {
 			l.Dir = c.rel(l.Dir)
 			l.SeedFrom = c.rel(l.SeedFrom)
-			if l.Pattern == "" {
-				l.Pattern = "*"
+		}
+		if s := f.Source.SFTP; s != nil {
+			s.PasswordFile, s.PrivateKeyFile = c.rel(s.PasswordFile), c.rel(s.PrivateKeyFile)
+			s.KeyPassphraseFile, s.KnownHosts = c.rel(s.KeyPassphraseFile), c.rel(s.KnownHosts)
+		}
+		if p := f.Source.FTP; p != nil {
+			p.PasswordFile, p.CAFile = c.rel(p.PasswordFile), c.rel(p.CAFile)
+			if p.TLS == "" {
+				p.TLS = "explicit"
 			}
-			if l.PollInterval == 0 {
-				l.PollInterval = Duration(time.Second)
+		}
+		if d := f.Source.Drop(); d != nil {
+			if d.Pattern == "" {
+				d.Pattern = "*"
+			}
+			if d.PollInterval == 0 {
+				d.PollInterval = Duration(time.Second)
+				if remote {
+					d.PollInterval = Duration(10 * time.Second)
+				}
+			}
+			if d.MinAge == 0 && remote && d.DoneSuffix == "" {
+				d.MinAge = Duration(30 * time.Second)
+			}
+			for _, v := range []*string{&d.Claim, &d.Archive, &d.Quarantine} {
+				if *v == "" {
+					*v = "move"
+				}
+			}
+			if d.Order == "" {
+				d.Order = "name"
 			}
 		}
 		f.Parser.Layout = c.rel(f.Parser.Layout)
@@ -450,15 +607,23 @@ func (c *Config) Validate() error {
 			add("%s: name used twice", where)
 		}
 		seen[f.Name] = true
-		if f.Source.Local == nil {
-			add("%s: source is required (source.local.dir)", where)
-		} else {
-			l := f.Source.Local
+		n := 0
+		for _, set := range []bool{f.Source.Local != nil, f.Source.SFTP != nil, f.Source.FTP != nil} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			add("%s: source is required (source.local, source.sftp or source.ftp)", where)
+		case n > 1:
+			add("%s: source has more than one transport; a flow reads one drop (use one flow per drop)", where)
+		}
+		key := "source." + f.Source.Kind()
+		var dropID string
+		if l := f.Source.Local; l != nil {
 			if l.Dir == "" {
 				add("%s: source.local.dir is required", where)
-			}
-			if _, err := filepath.Match(l.Pattern, "x"); err != nil {
-				add("%s: source.local.pattern %q: %v", where, l.Pattern, err)
 			}
 			if st, err := os.Stat(l.Dir); err == nil && !st.IsDir() {
 				add("%s: source.local.dir %s is a file, not a folder", where, l.Dir)
@@ -468,32 +633,105 @@ func (c *Config) Validate() error {
 					add("%s: source.local.seed_from %s is not a folder", where, l.SeedFrom)
 				}
 			}
-			if l.PollInterval < 0 || l.MinAge < 0 {
-				add("%s: poll_interval and min_age must not be negative", where)
+			if l.Dir != "" {
+				dropID = filepath.Clean(l.Dir)
 			}
-			if l.MaxFilesPerPoll < 0 {
-				add("%s: max_files_per_poll must not be negative", where)
+		}
+		if s := f.Source.SFTP; s != nil {
+			if s.Addr == "" || s.User == "" {
+				add("%s: source.sftp.addr and source.sftp.user are required", where)
+			}
+			if s.KnownHosts == "" {
+				add("%s: source.sftp.known_hosts is required: the server's host key is always verified (get it with 'ssh-keyscan -p PORT HOST > known_hosts' and check its fingerprint with the partner)", where)
+			} else if _, err := os.Stat(s.KnownHosts); err != nil {
+				add("%s: source.sftp.known_hosts: %v", where, err)
+			}
+			pw, err := Secret(key+".password", s.PasswordEnv, s.PasswordFile)
+			if err != nil {
+				add("%s: %v", where, err)
+			}
+			if s.PrivateKeyFile != "" {
+				if _, err := os.Stat(s.PrivateKeyFile); err != nil {
+					add("%s: source.sftp.private_key_file: %v", where, err)
+				}
+			} else if pw == "" && err == nil {
+				add("%s: source.sftp needs private_key_file or password_env/password_file", where)
+			}
+			if _, err := Secret(key+".key_passphrase", s.KeyPassphraseEnv, s.KeyPassphraseFile); err != nil {
+				add("%s: %v", where, err)
+			}
+			if s.Timeout < 0 || s.KeepAlive < 0 {
+				add("%s: source.sftp timeout and keepalive must not be negative", where)
+			}
+			dropID = "sftp://" + s.User + "@" + s.Addr + "/" + path.Clean("/"+s.Dir)
+		}
+		if p := f.Source.FTP; p != nil {
+			if p.Addr == "" || p.User == "" {
+				add("%s: source.ftp.addr and source.ftp.user are required", where)
+			}
+			if pw, err := Secret(key+".password", p.PasswordEnv, p.PasswordFile); err != nil {
+				add("%s: %v", where, err)
+			} else if pw == "" {
+				add("%s: source.ftp needs password_env or password_file", where)
+			}
+			switch p.TLS {
+			case "explicit", "none":
+			default:
+				add("%s: source.ftp.tls %q is not one of explicit, none", where, p.TLS)
+			}
+			if p.TLS == "none" && (p.CAFile != "" || p.ServerName != "") {
+				add("%s: source.ftp.ca_file and server_name need tls: explicit", where)
+			}
+			if p.CAFile != "" {
+				if _, err := os.Stat(p.CAFile); err != nil {
+					add("%s: source.ftp.ca_file: %v", where, err)
+				}
+			}
+			if p.Timeout < 0 || p.MaxConns < 0 {
+				add("%s: source.ftp timeout and max_conns must not be negative", where)
+			}
+			dropID = "ftp://" + p.User + "@" + p.Addr + "/" + path.Clean("/"+p.Dir)
+		}
+		if d := f.Source.Drop(); d != nil && n == 1 {
+			if _, err := filepath.Match(d.Pattern, "x"); err != nil {
+				add("%s: %s.pattern %q: %v", where, key, d.Pattern, err)
+			}
+			if d.PollInterval < 0 || d.MinAge < 0 {
+				add("%s: %s poll_interval and min_age must not be negative", where, key)
+			}
+			if d.MaxFilesPerPoll < 0 {
+				add("%s: %s.max_files_per_poll must not be negative", where, key)
+			}
+			for _, o := range []struct{ key, val, allowed string }{
+				{"claim", d.Claim, "move none"}, {"archive", d.Archive, "move leave delete"},
+				{"quarantine", d.Quarantine, "move leave"}, {"order", d.Order, "name mtime"},
+			} {
+				if !slices.Contains(strings.Fields(o.allowed), o.val) {
+					add("%s: %s.%s %q is not one of %s", where, key, o.key, o.val, strings.ReplaceAll(o.allowed, " ", ", "))
+				}
 			}
 			sub := map[string]string{}
-			for _, d := range []struct{ key, val, def string }{
-				{"processing_dir", l.ProcessingDir, "processing"}, {"archive_dir", l.ArchiveDir, "archive"}, {"error_dir", l.ErrorDir, "error"},
+			for _, dd := range []struct{ key, val, def string }{
+				{"processing_dir", d.ProcessingDir, "processing"}, {"archive_dir", d.ArchiveDir, "archive"}, {"error_dir", d.ErrorDir, "error"},
 			} {
-				v := d.val
+				v := dd.val
 				if v == "" {
-					v = d.def
+					v = dd.def
 				}
 				if filepath.IsAbs(v) || v == "." || strings.HasPrefix(filepath.Clean(v), "..") {
-					add("%s: source.local.%s %q must be a folder inside the drop folder (a relative path without ..)", where, d.key, v)
+					add("%s: %s.%s %q must be a folder inside the drop folder (a relative path without ..)", where, key, dd.key, v)
 				}
 				if other, dup := sub[filepath.Clean(v)]; dup {
-					add("%s: source.local.%s and %s are the same folder %q", where, d.key, other, v)
+					add("%s: %s.%s and %s are the same folder %q", where, key, dd.key, other, v)
 				}
-				sub[filepath.Clean(v)] = d.key
+				sub[filepath.Clean(v)] = dd.key
 			}
-			if other, dup := dirs[filepath.Clean(l.Dir)]; dup && l.Dir != "" {
-				add("%s: source.local.dir %s is already the drop folder of flow %q (two flows would race for its files)", where, l.Dir, other)
+			if other, dup := dirs[dropID]; dup && dropID != "" {
+				add("%s: %s is already the drop folder of flow %q (two flows would race for its files)", where, dropID, other)
 			}
-			dirs[filepath.Clean(l.Dir)] = f.Name
+			if dropID != "" {
+				dirs[dropID] = f.Name
+			}
 		}
 		switch f.Parser.Format {
 		case "x12":

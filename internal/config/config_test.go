@@ -249,3 +249,86 @@ flows:
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
+func TestRemoteSources(t *testing.T) {
+	t.Setenv("LB_SFTP_PW", "s3cret-pw")
+	p := writeCfg(t, `
+flows:
+  - name: partner-sftp
+    source:
+      sftp: {addr: "sftp.example.com:22", user: acme, password_env: LB_SFTP_PW, known_hosts: kh, dir: /outbound, pattern: "*.edi", claim: none, archive: leave, order: mtime}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t1
+    dead_letter_topic: t1.dlt
+  - name: partner-ftp
+    source:
+      ftp: {addr: "ftp.example.com:21", user: acme, password_env: LB_SFTP_PW, dir: in, archive: delete}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t2
+    dead_letter_topic: t2.dlt
+`)
+	os.WriteFile(filepath.Join(filepath.Dir(p), "kh"), []byte("x"), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	s, f := c.Flows[0].Source, c.Flows[1].Source
+	if s.Kind() != "sftp" || s.SFTP.KnownHosts != filepath.Join(c.Dir, "kh") || s.SFTP.Claim != "none" || s.SFTP.Archive != "leave" ||
+		s.SFTP.Quarantine != "move" || s.SFTP.Order != "mtime" || s.SFTP.Pattern != "*.edi" {
+		t.Errorf("sftp = %+v", s.SFTP)
+	}
+	// Remote drops default to a slower poll and a safety age.
+	if time.Duration(s.SFTP.PollInterval) != 10*time.Second || time.Duration(s.SFTP.MinAge) != 30*time.Second {
+		t.Errorf("sftp poll %v min_age %v, want 10s and 30s", s.SFTP.PollInterval, s.SFTP.MinAge)
+	}
+	if f.Kind() != "ftp" || f.FTP.TLS != "explicit" || f.FTP.Archive != "delete" || f.FTP.Claim != "move" {
+		t.Errorf("ftp = %+v", f.FTP)
+	}
+}
+
+func TestRemoteSourceProblems(t *testing.T) {
+	os.Unsetenv("LB_NOT_SET_PW")
+	p := writeCfg(t, `
+flows:
+  - name: a
+    source:
+      sftp: {addr: "h:22", user: u, password_env: LB_NOT_SET_PW, claim: maybe, paternn: "*"}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t1
+    dead_letter_topic: t1.dlt
+`)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), `unknown key "paternn"`) || !strings.Contains(err.Error(), "pattern") {
+		t.Fatalf("unknown key in an inline section: err = %v", err)
+	}
+	p = writeCfg(t, `
+flows:
+  - name: a
+    source:
+      sftp: {addr: "h:22", user: u, password_env: LB_NOT_SET_PW, claim: maybe}
+      ftp: {addr: "h:21", user: u, tls: implicit}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t1
+    dead_letter_topic: t1.dlt
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	for _, want := range []string{"known_hosts is required", "LB_NOT_SET_PW is not set", "more than one transport",
+		`tls "implicit"`, "needs password_env or password_file"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a secret leaked into an error: %v", err)
+	}
+}
