@@ -9,11 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"legacybridge/bridges"
 )
 
-// FS is a bridges.FS rooted at a folder; os.Root keeps every operation inside it.
+// FS is a bridges.FS rooted at a folder; every name passes bridges.CleanPath
+// and os.Root keeps every operation inside the folder (symlinks included).
+// It is safe for concurrent use.
 type FS struct {
 	root *os.Root
 	dir  string
@@ -40,16 +43,35 @@ func (f *FS) Dir() string { return f.dir }
 func (f *FS) Close() error { return f.root.Close() }
 
 func mapErr(err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %w", bridges.ErrNotExist, err)
+	if err == nil {
+		return nil
 	}
-	return err
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local: %w: %w", bridges.ErrNotExist, err)
+	}
+	return fmt.Errorf("local: %w", err)
 }
 
-func clean(name string) string { return filepath.FromSlash(name) }
+// clean checks name with bridges.CleanPath and returns it in OS form.
+func clean(name string) (string, error) {
+	c, err := bridges.CleanPath(name)
+	if err != nil {
+		return "", fmt.Errorf("local: %w", err)
+	}
+	return filepath.FromSlash(c), nil
+}
+
+func entry(info fs.FileInfo) bridges.Entry {
+	return bridges.Entry{Name: info.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: info.IsDir(),
+		Special: !info.IsDir() && !info.Mode().IsRegular()}
+}
 
 func (f *FS) List(ctx context.Context, dir string) ([]bridges.Entry, error) {
-	d, err := f.root.Open(clean(dir))
+	p, err := clean(dir)
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.root.Open(p)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -62,79 +84,151 @@ func (f *FS) List(ctx context.Context, dir string) ([]bridges.Entry, error) {
 			if ierr != nil {
 				continue // vanished between readdir and stat
 			}
-			out = append(out, bridges.Entry{Name: de.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: de.IsDir(),
-				Special: !de.IsDir() && !info.Mode().IsRegular()})
+			out = append(out, entry(info))
 		}
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
-			return out, err
+			return out, mapErr(err)
 		}
-		if ctx.Err() != nil {
-			return out, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return out, err
 		}
 	}
 }
 
 func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
-	info, err := f.root.Stat(clean(name))
+	p, err := clean(name)
+	if err != nil {
+		return bridges.Entry{}, err
+	}
+	info, err := f.root.Stat(p)
 	if err != nil {
 		return bridges.Entry{}, mapErr(err)
 	}
-	return bridges.Entry{Name: info.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: info.IsDir(),
-		Special: !info.IsDir() && !info.Mode().IsRegular()}, nil
+	return entry(info), nil
 }
 
 func (f *FS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	r, err := f.root.Open(clean(name))
-	return r, mapErr(err)
-}
-
-// Create writes to a temporary name and renames it into place on Close, after
-// an fsync, so a reader never sees a partial file under its final name.
-func (f *FS) Create(ctx context.Context, name string) (io.WriteCloser, error) {
-	tmp := name + ".tmp-legacybridge"
-	w, err := f.root.OpenFile(clean(tmp), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	p, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.root.Open(p)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &atomicFile{f: w, fs: f, tmp: tmp, name: name}, nil
+	return r, nil
+}
+
+// Create writes to bridges.TempName(name) and renames it into place on Close,
+// after an fsync, so a reader never sees a partial file under its final name.
+// A failed Write or Close, or ctx cancelled before Close, removes the
+// temporary file and publishes nothing.
+func (f *FS) Create(ctx context.Context, name string) (io.WriteCloser, error) {
+	p, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	if p == "." {
+		return nil, fmt.Errorf("local: create %q: the root is a folder", name)
+	}
+	tmp := filepath.FromSlash(bridges.TempName(filepath.ToSlash(p)))
+	w, err := f.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &atomicFile{ctx: ctx, f: w, fs: f, tmp: tmp, name: p}, nil
 }
 
 type atomicFile struct {
+	ctx       context.Context
 	f         *os.File
 	fs        *FS
 	tmp, name string
+
+	mu     sync.Mutex
+	err    error // first write error: Close then publishes nothing
+	closed bool
 }
 
-func (a *atomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
+func (a *atomicFile) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return 0, fmt.Errorf("local: write %s: %w", a.name, os.ErrClosed)
+	}
+	if a.err == nil {
+		a.err = a.ctx.Err()
+	}
+	if a.err != nil {
+		return 0, a.err
+	}
+	n, err := a.f.Write(p)
+	if err != nil {
+		a.err = fmt.Errorf("local: write %s: %w", a.name, err)
+		return n, a.err
+	}
+	return n, nil
+}
 
 func (a *atomicFile) Close() error {
-	err := a.f.Sync()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("local: close %s: %w", a.name, os.ErrClosed)
+	}
+	a.closed = true
+	err := a.err
+	if err == nil {
+		err = a.f.Sync()
+	}
 	if cerr := a.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = a.fs.root.Rename(clean(a.tmp), clean(a.name))
+		if cerr := a.ctx.Err(); cerr != nil {
+			err = fmt.Errorf("local: create %s abandoned, nothing written: %w", a.name, cerr)
+		}
+	}
+	if err == nil {
+		err = a.fs.root.Rename(a.tmp, a.name)
 	}
 	if err != nil {
-		_ = a.fs.root.Remove(clean(a.tmp))
+		_ = a.fs.root.Remove(a.tmp)
+		return mapErr(err)
 	}
-	return err
+	return nil
 }
 
 func (f *FS) Rename(ctx context.Context, from, to string) error {
-	return mapErr(f.root.Rename(clean(from), clean(to)))
+	pf, err := clean(from)
+	if err != nil {
+		return err
+	}
+	pt, err := clean(to)
+	if err != nil {
+		return err
+	}
+	return mapErr(f.root.Rename(pf, pt))
 }
 
 func (f *FS) Remove(ctx context.Context, name string) error {
-	return mapErr(f.root.Remove(clean(name)))
+	p, err := clean(name)
+	if err != nil {
+		return err
+	}
+	return mapErr(f.root.Remove(p))
 }
 
 func (f *FS) MkdirAll(ctx context.Context, dir string) error {
-	if dir == "" || dir == "." {
+	p, err := clean(dir)
+	if err != nil {
+		return err
+	}
+	if p == "." {
 		return nil
 	}
-	return f.root.MkdirAll(clean(dir), 0o755)
+	return mapErr(f.root.MkdirAll(p, 0o755))
 }
