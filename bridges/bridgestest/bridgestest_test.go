@@ -142,3 +142,9 @@ func TestLocal(t *testing.T) {
 	defer fsys.Close()
 	bridgestest.TestFS(t, fsys)
 }
+
+// TestMemFS: the in-memory FS used by the poller and runner tests follows
+// the contract too, at second precision like the remote transports.
+func TestMemFS(t *testing.T) {
+	bridgestest.TestFS(t, &bridgestest.MemFS{Precision: time.Second})
+}
