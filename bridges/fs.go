@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strings"
 	"time"
@@ -40,8 +41,15 @@ type FS interface {
 	MkdirAll(ctx context.Context, dir string) error
 }
 
-// ErrNotExist is returned (wrapped) by transports for a missing file.
-var ErrNotExist = errors.New("file does not exist")
+// ErrNotExist is returned (wrapped) by transports for a missing file. It
+// also matches fs.ErrNotExist, so code that knows only the standard library
+// (the flow runner) recognises a missing file from any transport.
+var ErrNotExist error = notExist{}
+
+type notExist struct{}
+
+func (notExist) Error() string        { return "file does not exist" }
+func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // ErrUnsafeName is returned for remote names that could escape the drop folder.
 var ErrUnsafeName = errors.New("unsafe file name")

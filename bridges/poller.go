@@ -1,6 +1,7 @@
 package bridges
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,46 +17,148 @@ import (
 	"legacybridge"
 )
 
+// ClaimMode says how the poller takes a complete file.
+type ClaimMode string
+
+const (
+	// ClaimMove renames the file into the processing folder (the default):
+	// the drop shows what was picked up, and a crash leaves the file there to
+	// be redone on the next start.
+	ClaimMove ClaimMode = "move"
+	// ClaimNone reads the file where it is, for drops this bridge may only
+	// read. The poller remembers handled files by name, size and
+	// modification time in Marks; a file not yet marked when the process
+	// stops is simply processed again (same event ids).
+	ClaimNone ClaimMode = "none"
+)
+
+// ArchiveAction says what happens to a file once every event is delivered.
+type ArchiveAction string
+
+const (
+	ArchiveMove   ArchiveAction = "move"   // into ArchiveDir/YYYY-MM-DD/ (default)
+	ArchiveLeave  ArchiveAction = "leave"  // left where it is and marked handled (ClaimNone only)
+	ArchiveDelete ArchiveAction = "delete" // removed
+)
+
+// QuarantineAction says what happens to a file that cannot be delivered.
+type QuarantineAction string
+
+const (
+	// QuarantineMove moves the file into ErrorDir with NAME.error.json beside
+	// it (the default).
+	QuarantineMove QuarantineAction = "move"
+	// QuarantineLeave leaves the file where it is and marks it handled
+	// (ClaimNone only); the report goes to ErrorDir/NAME.error.json when that
+	// folder is writable, else to the log.
+	QuarantineLeave QuarantineAction = "leave"
+)
+
+// Order is the order in which complete files are claimed.
+type Order string
+
+const (
+	OrderName  Order = "name"  // by name (default)
+	OrderMTime Order = "mtime" // oldest modification time first, then by name
+)
+
+// Marks remembers the files a ClaimNone poller has handled. Keys come from
+// MarkKey. internal/ledger keeps them in the flow's bbolt bucket.
+type Marks interface {
+	Has(ctx context.Context, key string) (bool, error)
+	Put(ctx context.Context, key string) error
+}
+
+// MarkKey identifies one version of a file in a drop: its base name, size
+// and modification time to the second (remote transports are no more
+// precise, and a listing must give the same key every time).
+func MarkKey(e Entry) string {
+	return e.Name + "\x00" + strconv.FormatInt(e.Size, 10) + "\x00" + e.ModTime.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
 // Poller watches one drop folder on an FS and claims files once they are
 // complete. It is not safe for concurrent use; one flow owns one Poller.
+//
+// A file is complete when a done marker exists (DoneSuffix) or, without one,
+// when two polls saw the same size and modification time, that state has
+// lasted MinAge on this machine's clock, and the modification time is
+// MinAge old. Listing costs one List per poll (plus one of the processing
+// folder at start-up) whatever the folder holds; every other call is per
+// claimed file.
 type Poller struct {
 	FS FS
 	// Dir is the drop folder relative to the FS root. Default "." (the root).
 	Dir string
 	// Pattern is a path.Match glob on base names. Default "*".
 	Pattern string
-	// MinAge is how old (by modification time) a file must be. Default 0.
+	// MinAge is how long a file must have stayed unchanged (same size and
+	// modification time, measured on this machine's clock from the first
+	// poll that saw it so) and how old its modification time must be before
+	// it is claimed. Default 0: unchanged across two polls is enough.
+	//
+	// A sender that pauses mid-upload for longer than the poll interval
+	// leaves a file that looks stable; only MinAge covers such pauses. Set
+	// it above the poll interval and the sender's longest pause — for remote
+	// drops with second-granular mtimes at least the poll interval plus a
+	// few seconds plus any clock skew (the mtime test uses the server's
+	// clock; the unchanged-for test does not, so skew cannot shorten it).
 	MinAge time.Duration
 	// DoneSuffix, when set, makes a file ready only once NAME+DoneSuffix exists
-	// (the stability rule is then not applied). The marker is removed on claim.
+	// (the stability rule is then not applied). The marker is removed when
+	// the file is claimed (ClaimMove) or archived, moved or deleted (ClaimNone).
 	DoneSuffix string
 	// ProcessingDir, ArchiveDir and ErrorDir are relative to Dir.
 	// Defaults "processing", "archive" and "error".
 	ProcessingDir, ArchiveDir, ErrorDir string
 	// MaxClaims limits the files claimed per poll. Default 0 = no limit.
 	MaxClaims int
+	// Claim is how a file is taken. Default ClaimMove. ClaimNone needs Marks.
+	Claim ClaimMode
+	// Archive is what happens to a delivered file. Default ArchiveMove.
+	// ArchiveLeave needs ClaimNone (with ClaimMove the file would stay in
+	// the processing folder and be redone on every start).
+	Archive ArchiveAction
+	// Quarantine is what happens to a file that cannot be delivered.
+	// Default QuarantineMove. QuarantineLeave needs ClaimNone.
+	Quarantine QuarantineAction
+	// Order of claims within a poll. Default OrderName.
+	Order Order
+	// Marks remembers handled files for ClaimNone. Default nil.
+	Marks Marks
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
-	seen      map[string]Entry // last observation of each candidate
-	warned    map[string]bool  // names already reported as refused
+	checked   bool
+	seen      map[string]observation // last observation of each candidate
+	warned    map[string]bool        // names already reported as refused
+	warnedNow map[string]bool        // ... and still listed in this poll
 	recovered bool
 	pending   int
+	inflight  map[string]bool // ClaimNone: names claimed and not yet finished
+	handled   map[string]bool // ClaimNone: mark keys known to be marked
 }
 
-// Claim is a file the poller moved into the processing folder. Exactly one
-// of Archive or Quarantine must be called once the file is dealt with.
+type observation struct {
+	e     Entry
+	since time.Time // first poll that saw this size and mtime
+}
+
+// Claim is a file the poller took. Exactly one of Archive or Quarantine must
+// be called once the file is dealt with.
 type Claim struct {
 	p     *Poller
 	Name  string    // original base name
-	Path  string    // current path on the FS (inside the processing folder)
+	Path  string    // current path on the FS (processing folder, or the drop with ClaimNone)
 	Size  int64     // bytes at claim time
 	MTime time.Time // modification time at claim time
 	// Recovered is true for files found in the processing folder at start-up
 	// (left there by a crash) rather than claimed from the drop folder.
 	Recovered bool
+
+	key    string // ClaimNone: the mark key
+	marker string // ClaimNone: the done marker to remove when the file goes
 }
 
 func (p *Poller) dir(sub string) string { return Join(p.Dir, sub) }
@@ -76,6 +179,18 @@ func (p *Poller) defaults() {
 	if p.ErrorDir == "" {
 		p.ErrorDir = "error"
 	}
+	if p.Claim == "" {
+		p.Claim = ClaimMove
+	}
+	if p.Archive == "" {
+		p.Archive = ArchiveMove
+	}
+	if p.Quarantine == "" {
+		p.Quarantine = QuarantineMove
+	}
+	if p.Order == "" {
+		p.Order = OrderName
+	}
 	if p.Now == nil {
 		p.Now = time.Now
 	}
@@ -83,74 +198,222 @@ func (p *Poller) defaults() {
 		p.Logger = slog.Default()
 	}
 	if p.seen == nil {
-		p.seen = map[string]Entry{}
+		p.seen = map[string]observation{}
 	}
 	if p.warned == nil {
 		p.warned = map[string]bool{}
 	}
+	if p.inflight == nil {
+		p.inflight = map[string]bool{}
+	}
+	if p.handled == nil {
+		p.handled = map[string]bool{}
+	}
 }
 
-// Validate checks the poller's settings.
+// Validate checks the poller's settings and their combination.
 func (p *Poller) Validate() error {
+	var errs []error
 	if p.FS == nil {
-		return errors.New("bridges: poller has no filesystem")
+		errs = append(errs, errors.New("bridges: poller has no filesystem"))
 	}
-	pat := p.Pattern
-	if pat == "" {
-		pat = "*"
-	}
+	pat := cmp.Or(p.Pattern, "*")
 	if _, err := path.Match(pat, "x"); err != nil {
-		return fmt.Errorf("bridges: bad pattern %q: %w", pat, err)
+		errs = append(errs, fmt.Errorf("bridges: bad pattern %q: %w", pat, err))
 	}
-	return nil
+	for _, d := range []struct{ what, v string }{{"drop folder", p.Dir}, {"processing folder", p.ProcessingDir},
+		{"archive folder", p.ArchiveDir}, {"error folder", p.ErrorDir}} {
+		if _, err := CleanPath(d.v); err != nil {
+			errs = append(errs, fmt.Errorf("bridges: %s: %w", d.what, err))
+		}
+	}
+	if p.MinAge < 0 || p.MaxClaims < 0 {
+		errs = append(errs, errors.New("bridges: min age and max claims must not be negative"))
+	}
+	claim, archive, quarantine := cmp.Or(p.Claim, ClaimMove), cmp.Or(p.Archive, ArchiveMove), cmp.Or(p.Quarantine, QuarantineMove)
+	switch claim {
+	case ClaimMove:
+	case ClaimNone:
+		if p.Marks == nil {
+			errs = append(errs, errors.New(`bridges: claim "none" needs a ledger (Marks) to remember which files were handled`))
+		}
+	default:
+		errs = append(errs, fmt.Errorf(`bridges: claim %q: want "move" or "none"`, p.Claim))
+	}
+	switch archive {
+	case ArchiveMove, ArchiveDelete:
+	case ArchiveLeave:
+		if claim != ClaimNone {
+			errs = append(errs, errors.New(`bridges: archive "leave" needs claim "none": with claim "move" the file would stay in the processing folder and be redone on every start`))
+		}
+	default:
+		errs = append(errs, fmt.Errorf(`bridges: archive %q: want "move", "leave" or "delete"`, p.Archive))
+	}
+	switch quarantine {
+	case QuarantineMove:
+	case QuarantineLeave:
+		if claim != ClaimNone {
+			errs = append(errs, errors.New(`bridges: quarantine "leave" needs claim "none": with claim "move" the file would stay in the processing folder and be redone on every start`))
+		}
+	default:
+		errs = append(errs, fmt.Errorf(`bridges: quarantine %q: want "move" or "leave"`, p.Quarantine))
+	}
+	switch cmp.Or(p.Order, OrderName) {
+	case OrderName, OrderMTime:
+	default:
+		errs = append(errs, fmt.Errorf(`bridges: order %q: want "name" or "mtime"`, p.Order))
+	}
+	return errors.Join(errs...)
 }
 
 // Pending reports how many candidate files the last Poll saw that were not
-// yet ready (still changing or younger than MinAge, or waiting for a marker).
+// yet ready (still changing or younger than MinAge, waiting for a marker, or
+// beyond MaxClaims). Handled and in-flight files do not count.
 func (p *Poller) Pending() int { return p.pending }
 
 // Poll lists the drop folder and claims every file that is complete. The first
-// call also returns files left in the processing folder by a crash.
+// call also returns files left in the processing folder by a crash. When the
+// FS fails (server down), Poll returns the error and loses nothing: the next
+// Poll carries on where this one stopped.
 func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
+	if !p.checked {
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		p.checked = true
+	}
 	p.defaults()
 	var claims []legacybridge.FileClaim
 	if !p.recovered {
-		for _, d := range []string{p.ProcessingDir, p.ArchiveDir, p.ErrorDir} {
-			if e, err := p.FS.Stat(ctx, p.dir(d)); err == nil && !e.IsDir {
-				return nil, fmt.Errorf("bridges: %s is a file, but the flow needs it as a folder; move the file away or set another folder name", p.dir(d))
-			}
-		}
-		if err := p.FS.MkdirAll(ctx, p.dir(p.ProcessingDir)); err != nil {
-			return nil, fmt.Errorf("bridges: create processing folder: %w", err)
-		}
-		left, err := p.FS.List(ctx, p.dir(p.ProcessingDir))
+		left, err := p.recover(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("bridges: list processing folder: %w", err)
+			return nil, err
 		}
-		sortEntries(left)
-		for _, e := range left {
-			if e.IsDir || e.Special || CheckName(e.Name) != nil {
-				continue
-			}
-			claims = append(claims, &Claim{p: p, Name: e.Name, Path: Join(p.dir(p.ProcessingDir), e.Name),
-				Size: e.Size, MTime: e.ModTime, Recovered: true})
-		}
+		claims = left
 		p.recovered = true
 	}
 	entries, err := p.FS.List(ctx, p.Dir)
 	if err != nil {
 		return claims, fmt.Errorf("bridges: list %s: %w", p.Dir, err)
 	}
-	sortEntries(entries)
-	names := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		if !e.IsDir {
-			names[e.Name] = true
+	var names map[string]bool
+	if p.DoneSuffix != "" {
+		names = make(map[string]bool, len(entries))
+		for _, e := range entries {
+			if !e.IsDir {
+				names[e.Name] = true
+			}
 		}
 	}
+	p.warnedNow = map[string]bool{}
+	cands := p.candidates(entries)
 	now := p.Now()
-	next := make(map[string]Entry)
+	next := make(map[string]observation, len(cands))
+	handled := make(map[string]bool)
+	listed := make(map[string]bool)
 	p.pending = 0
+	var firstErr error
+	for _, e := range cands {
+		listed[e.Name] = true
+		if p.Claim == ClaimNone {
+			if p.inflight[e.Name] {
+				continue // claimed earlier, still in the runner's hands
+			}
+			key := MarkKey(e)
+			done := p.handled[key]
+			if !done {
+				done, err = p.Marks.Has(ctx, key)
+				if err != nil {
+					firstErr = cmp.Or(firstErr, fmt.Errorf("bridges: look up %s in the ledger: %w", Join(p.Dir, e.Name), err))
+					continue
+				}
+			}
+			if done {
+				handled[key] = true
+				continue
+			}
+		}
+		o := observation{e: e, since: now}
+		prev, ok := p.seen[e.Name]
+		if ok && prev.e.Size == e.Size && prev.e.ModTime.Equal(e.ModTime) {
+			o.since = prev.since
+		} else {
+			ok = false
+		}
+		next[e.Name] = o
+		var ready bool
+		if p.DoneSuffix != "" {
+			ready = names[e.Name+p.DoneSuffix]
+		} else {
+			ready = ok && now.Sub(o.since) >= p.MinAge
+		}
+		ready = ready && now.Sub(e.ModTime) >= p.MinAge
+		if !ready || (p.MaxClaims > 0 && len(claims) >= p.MaxClaims) {
+			p.pending++
+			continue
+		}
+		c, err := p.claim(ctx, e)
+		if err != nil {
+			p.Logger.Warn("claim failed; will retry", "file", Join(p.Dir, e.Name), "err", err)
+			p.pending++
+			continue
+		}
+		delete(next, e.Name)
+		claims = append(claims, c)
+	}
+	p.seen = next
+	p.handled = handled
+	p.warned = p.warnedNow
+	for name := range p.inflight {
+		if !listed[name] {
+			delete(p.inflight, name) // gone from the drop: nothing left to skip
+		}
+	}
+	return claims, firstErr
+}
+
+// recover checks the folders the flow writes and returns the files a crash
+// left in the processing folder (ClaimMove).
+func (p *Poller) recover(ctx context.Context) ([]legacybridge.FileClaim, error) {
+	var dirs []string
+	if p.Claim == ClaimMove {
+		dirs = append(dirs, p.ProcessingDir)
+	}
+	if p.Archive == ArchiveMove {
+		dirs = append(dirs, p.ArchiveDir)
+	}
+	dirs = append(dirs, p.ErrorDir)
+	for _, d := range dirs {
+		if e, err := p.FS.Stat(ctx, p.dir(d)); err == nil && !e.IsDir {
+			return nil, fmt.Errorf("bridges: %s is a file, but the flow needs it as a folder; move the file away or set another folder name", p.dir(d))
+		}
+	}
+	if p.Claim != ClaimMove {
+		return nil, nil
+	}
+	if err := p.FS.MkdirAll(ctx, p.dir(p.ProcessingDir)); err != nil {
+		return nil, fmt.Errorf("bridges: create processing folder: %w", err)
+	}
+	left, err := p.FS.List(ctx, p.dir(p.ProcessingDir))
+	if err != nil {
+		return nil, fmt.Errorf("bridges: list processing folder: %w", err)
+	}
+	slices.SortFunc(left, p.compare)
+	var claims []legacybridge.FileClaim
+	for _, e := range left {
+		if e.IsDir || e.Special || strings.HasPrefix(e.Name, ".") || CheckName(e.Name) != nil {
+			continue
+		}
+		claims = append(claims, &Claim{p: p, Name: e.Name, Path: Join(p.dir(p.ProcessingDir), e.Name),
+			Size: e.Size, MTime: e.ModTime, Recovered: true})
+	}
+	return claims, nil
+}
+
+// candidates filters a listing down to the files the pattern picks up, in
+// claim order.
+func (p *Poller) candidates(entries []Entry) []Entry {
+	out := make([]Entry, 0, len(entries))
 	for _, e := range entries {
 		if e.IsDir {
 			continue
@@ -162,7 +425,7 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 			continue
 		}
 		// Hidden names are uploads in progress by convention (.name.part,
-		// rsync's .name.XXXXXX); never pick them up.
+		// rsync's .name.XXXXXX, our own bridges.TempName); never pick them up.
 		if strings.HasPrefix(e.Name, ".") {
 			continue
 		}
@@ -174,35 +437,23 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 			p.warnOnce(e.Name, "not a regular file (a link, pipe or device); left where it is", "file", Join(p.Dir, e.Name))
 			continue
 		}
-		ready := false
-		if p.DoneSuffix != "" {
-			ready = names[e.Name+p.DoneSuffix]
-		} else {
-			prev, ok := p.seen[e.Name]
-			ready = ok && prev.Size == e.Size && prev.ModTime.Equal(e.ModTime)
-		}
-		if ready && now.Sub(e.ModTime) < p.MinAge {
-			ready = false
-		}
-		if !ready || (p.MaxClaims > 0 && len(claims) >= p.MaxClaims) {
-			next[e.Name] = e
-			p.pending++
-			continue
-		}
-		c, err := p.claim(ctx, e)
-		if err != nil {
-			p.Logger.Warn("claim failed; will retry", "file", Join(p.Dir, e.Name), "err", err)
-			next[e.Name] = e
-			p.pending++
-			continue
-		}
-		claims = append(claims, c)
+		out = append(out, e)
 	}
-	p.seen = next
-	return claims, nil
+	slices.SortFunc(out, p.compare)
+	return out
+}
+
+func (p *Poller) compare(a, b Entry) int {
+	if p.Order == OrderMTime {
+		if c := a.ModTime.Compare(b.ModTime); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func (p *Poller) warnOnce(name, msg string, args ...any) {
+	p.warnedNow[name] = true
 	if p.warned[name] {
 		return
 	}
@@ -211,19 +462,32 @@ func (p *Poller) warnOnce(name, msg string, args ...any) {
 }
 
 func (p *Poller) claim(ctx context.Context, e Entry) (*Claim, error) {
+	from := Join(p.Dir, e.Name)
+	if p.Claim == ClaimNone {
+		c := &Claim{p: p, Name: e.Name, Path: from, Size: e.Size, MTime: e.ModTime, key: MarkKey(e)}
+		if p.DoneSuffix != "" {
+			c.marker = from + p.DoneSuffix
+		}
+		p.inflight[e.Name] = true
+		return c, nil
+	}
 	to := Join(p.dir(p.ProcessingDir), e.Name)
 	if _, err := p.FS.Stat(ctx, to); err == nil {
 		return nil, fmt.Errorf("%s is still being processed", to)
 	}
-	if err := p.FS.Rename(ctx, Join(p.Dir, e.Name), to); err != nil {
+	if err := p.FS.Rename(ctx, from, to); err != nil {
 		return nil, err
 	}
 	if p.DoneSuffix != "" {
-		if err := p.FS.Remove(ctx, Join(p.Dir, e.Name+p.DoneSuffix)); err != nil && !errors.Is(err, ErrNotExist) {
-			p.Logger.Warn("done marker not removed", "file", e.Name+p.DoneSuffix, "err", err)
-		}
+		p.removeMarker(ctx, from+p.DoneSuffix)
 	}
 	return &Claim{p: p, Name: e.Name, Path: to, Size: e.Size, MTime: e.ModTime}, nil
+}
+
+func (p *Poller) removeMarker(ctx context.Context, marker string) {
+	if err := p.FS.Remove(ctx, marker); err != nil && !errors.Is(err, ErrNotExist) {
+		p.Logger.Warn("done marker not removed", "file", marker, "err", err)
+	}
 }
 
 var (
@@ -250,41 +514,138 @@ func (c *Claim) Stat(ctx context.Context) (legacybridge.FileInfo, error) {
 // Open opens the claimed file for reading.
 func (c *Claim) Open(ctx context.Context) (io.ReadCloser, error) { return c.p.FS.Open(ctx, c.Path) }
 
-// Archive moves the file to ARCHIVE/YYYY-MM-DD/NAME (never overwriting) and
-// returns its new path.
+// mark records a ClaimNone file as handled. It is a no-op for ClaimMove,
+// whose files leave the drop folder.
+func (c *Claim) mark(ctx context.Context) error {
+	if c.key == "" {
+		return nil
+	}
+	if err := c.p.Marks.Put(ctx, c.key); err != nil {
+		return err
+	}
+	c.p.handled[c.key] = true
+	return nil
+}
+
+// finish forgets a ClaimNone file as in flight.
+func (c *Claim) finish() {
+	if c.key != "" {
+		delete(c.p.inflight, c.Name)
+	}
+}
+
+// Archive deals with a delivered file as the poller's Archive action says
+// and returns where the file is now: ARCHIVE/YYYY-MM-DD/NAME (move, never
+// overwriting), its place in the drop (leave), or "" (delete).
 func (c *Claim) Archive(ctx context.Context) (string, error) {
-	dir := Join(c.p.dir(c.p.ArchiveDir), c.p.Now().UTC().Format("2006-01-02"))
+	p := c.p
+	switch p.Archive {
+	case ArchiveLeave:
+		if err := c.mark(ctx); err != nil {
+			return "", fmt.Errorf("bridges: mark %s handled: %w", c.Path, err)
+		}
+		c.finish()
+		return c.Path, nil
+	case ArchiveDelete:
+		if err := p.FS.Remove(ctx, c.Path); err != nil {
+			return "", fmt.Errorf("bridges: delete delivered %s: %w", c.Path, err)
+		}
+		c.gone(ctx)
+		return "", nil
+	}
+	dir := Join(p.dir(p.ArchiveDir), p.Now().UTC().Format("2006-01-02"))
 	to, err := c.moveInto(ctx, dir)
 	if err != nil {
 		return "", fmt.Errorf("bridges: archive %s: %w", c.Path, err)
 	}
+	c.gone(ctx)
 	return to, nil
 }
 
-// Quarantine moves the file to ERROR/NAME and writes NAME.error.json beside it.
-func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport) (string, error) {
-	to, err := c.moveInto(ctx, c.p.dir(c.p.ErrorDir))
-	if err != nil {
-		return "", fmt.Errorf("bridges: quarantine %s: %w", c.Path, err)
+// gone finishes a ClaimNone file that left the drop: its done marker goes
+// too, and it is marked (a failure only matters if the same name, size and
+// mtime come back, so it is logged, not returned).
+func (c *Claim) gone(ctx context.Context) {
+	if c.key == "" {
+		return
 	}
+	if c.marker != "" {
+		c.p.removeMarker(ctx, c.marker)
+	}
+	if err := c.mark(ctx); err != nil {
+		c.p.Logger.Warn("file moved out of the drop but not marked handled", "file", c.Name, "err", err)
+	}
+	c.finish()
+}
+
+// Quarantine deals with a file that cannot be delivered as the poller's
+// Quarantine action says: move it to ERROR/NAME and write NAME.error.json
+// beside it, or leave it (marked handled) with the report in ERROR when that
+// folder can be written, else in the log. It returns where the file is now.
+func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport) (string, error) {
+	p := c.p
 	if r.Time.IsZero() {
-		r.Time = c.p.Now().UTC()
+		r.Time = p.Now().UTC()
 	}
 	if r.File == "" {
 		r.File = c.Name
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
-	w, err := c.p.FS.Create(ctx, to+".error.json")
-	if err == nil {
-		_, err = w.Write(append(b, '\n'))
-		if cerr := w.Close(); err == nil {
-			err = cerr
+	b = append(b, '\n')
+	if p.Quarantine == QuarantineLeave {
+		if err := c.mark(ctx); err != nil {
+			return "", fmt.Errorf("bridges: mark %s handled: %w", c.Path, err)
 		}
+		c.finish()
+		report, err := c.leaveReport(ctx, b)
+		if err != nil {
+			p.Logger.Error("quarantined file left in the drop; its error report could not be written, so here it is",
+				"file", c.Path, "report_err", err, "reason", r.Reason, "report", string(b))
+			return c.Path, nil
+		}
+		p.Logger.Info("quarantined file left in the drop", "file", c.Path, "report", report)
+		return c.Path, nil
 	}
+	to, err := c.moveInto(ctx, p.dir(p.ErrorDir))
 	if err != nil {
+		return "", fmt.Errorf("bridges: quarantine %s: %w", c.Path, err)
+	}
+	c.gone(ctx)
+	if err := writeFile(ctx, p.FS, to+".error.json", b); err != nil {
 		return to, fmt.Errorf("bridges: write %s.error.json: %w", to, err)
 	}
 	return to, nil
+}
+
+// leaveReport writes ERROR/NAME.error.json (NAME.1.error.json, ... when
+// taken) for a file left in place.
+func (c *Claim) leaveReport(ctx context.Context, b []byte) (string, error) {
+	dir := c.p.dir(c.p.ErrorDir)
+	if err := c.p.FS.MkdirAll(ctx, dir); err != nil {
+		return "", err
+	}
+	to := Join(dir, c.Name+".error.json")
+	for i := 1; ; i++ {
+		if _, err := c.p.FS.Stat(ctx, to); errors.Is(err, ErrNotExist) {
+			break
+		} else if err != nil {
+			return "", err
+		}
+		to = Join(dir, c.Name+"."+strconv.Itoa(i)+".error.json")
+	}
+	return to, writeFile(ctx, c.p.FS, to, b)
+}
+
+func writeFile(ctx context.Context, fsys FS, name string, b []byte) error {
+	w, err := fsys.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (c *Claim) moveInto(ctx context.Context, dir string) (string, error) {
@@ -293,8 +654,10 @@ func (c *Claim) moveInto(ctx context.Context, dir string) (string, error) {
 	}
 	to := Join(dir, c.Name)
 	for i := 1; ; i++ {
-		if _, err := c.p.FS.Stat(ctx, to); err != nil {
+		if _, err := c.p.FS.Stat(ctx, to); errors.Is(err, ErrNotExist) {
 			break
+		} else if err != nil {
+			return "", err
 		}
 		to = Join(dir, c.Name+"."+strconv.Itoa(i))
 	}
@@ -303,8 +666,4 @@ func (c *Claim) moveInto(ctx context.Context, dir string) (string, error) {
 	}
 	c.Path = to
 	return to, nil
-}
-
-func sortEntries(es []Entry) {
-	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
 }

@@ -5,6 +5,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"legacybridge"
+	"legacybridge/bridges"
 )
 
 // Entry is one file's record.
@@ -55,7 +57,11 @@ func (l *Ledger) Lookup(flow, hash string) (Entry, bool, error) {
 		if b == nil {
 			return nil
 		}
-		v := b.Bucket([]byte("hash")).Get([]byte(hash))
+		hb := b.Bucket([]byte("hash"))
+		if hb == nil { // the flow has only marks so far
+			return nil
+		}
+		v := hb.Get([]byte(hash))
 		if v == nil {
 			return nil
 		}
@@ -103,7 +109,11 @@ func (l *Ledger) History(flow string, max int) ([]Entry, error) {
 		if b == nil {
 			return nil
 		}
-		return b.Bucket([]byte("history")).ForEach(func(k, v []byte) error {
+		hist := b.Bucket([]byte("history"))
+		if hist == nil {
+			return nil
+		}
+		return hist.ForEach(func(k, v []byte) error {
 			if max > 0 && len(out) >= max {
 				return nil
 			}
@@ -116,4 +126,60 @@ func (l *Ledger) History(flow string, max int) ([]Entry, error) {
 		})
 	})
 	return out, err
+}
+
+// Marks are the files a flow has handled in a drop it may not change
+// (claim: none): a bucket per flow, keyed by the poller's mark key (name,
+// size and modification time). Safe for concurrent use.
+type Marks struct {
+	l    *Ledger
+	flow string
+}
+
+var _ bridges.Marks = (*Marks)(nil)
+
+// Marks returns the handled-file marks of flow.
+func (l *Ledger) Marks(flow string) *Marks { return &Marks{l: l, flow: flow} }
+
+var marksBucket = []byte("marks")
+
+// Has reports whether key was marked.
+func (m *Marks) Has(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	err := m.l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket(m.flow))
+		if b == nil {
+			return nil
+		}
+		if mb := b.Bucket(marksBucket); mb != nil {
+			ok = mb.Get([]byte(key)) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("ledger: marks of flow %s: %w", m.flow, err)
+	}
+	return ok, nil
+}
+
+// Put marks key, with the time it was marked as its value.
+func (m *Marks) Put(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := m.l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucket(m.flow))
+		if err != nil {
+			return err
+		}
+		mb, err := b.CreateBucketIfNotExists(marksBucket)
+		if err != nil {
+			return err
+		}
+		return mb.Put([]byte(key), []byte(time.Now().UTC().Format(time.RFC3339)))
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: mark %q in flow %s: %w", key, m.flow, err)
+	}
+	return nil
 }

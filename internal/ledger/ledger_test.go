@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +47,43 @@ func TestLedger(t *testing.T) {
 	defer l2.Close()
 	if _, ok, _ := l2.Lookup("f", "h1"); !ok {
 		t.Fatal("entry lost across reopen")
+	}
+}
+
+func TestMarks(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m := l.Marks("ro")
+	if ok, err := m.Has(ctx, "a.edi\x003\x00t"); ok || err != nil {
+		t.Fatalf("Has on an empty ledger = %v, %v; want false, nil", ok, err)
+	}
+	if err := m.Put(ctx, "a.edi\x003\x00t"); err != nil {
+		t.Fatal(err)
+	}
+	// A flow with only marks still answers Lookup and History.
+	if _, ok, err := l.Lookup("ro", "h"); ok || err != nil {
+		t.Fatalf("Lookup in a flow with only marks = %v, %v", ok, err)
+	}
+	if h, err := l.History("ro", 0); len(h) != 0 || err != nil {
+		t.Fatalf("History in a flow with only marks = %v, %v", h, err)
+	}
+	if ok, _ := l.Marks("other").Has(ctx, "a.edi\x003\x00t"); ok {
+		t.Fatal("a mark leaked across flows")
+	}
+	if ok, _ := m.Has(ctx, "a.edi\x004\x00t"); ok {
+		t.Fatal("a key with another size counts as marked")
+	}
+	l.Close()
+	l2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if ok, err := l2.Marks("ro").Has(ctx, "a.edi\x003\x00t"); !ok || err != nil {
+		t.Fatalf("mark lost across reopen: %v, %v", ok, err)
 	}
 }
