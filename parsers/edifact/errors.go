@@ -74,6 +74,7 @@ const (
 	CodeMissing             Code = 13 // missing (segment, element or component)
 	CodeNotSupported        Code = 15 // not supported in this position (a bad segment tag)
 	CodeTooManyConstituents Code = 16 // too many data elements or components
+	CodeUnspecified         Code = 18 // unspecified error (a read error)
 	CodeServiceChar         Code = 20 // character invalid as service character (UNA)
 	CodeInvalidChars        Code = 21 // invalid character(s)
 	CodeDuplicate           Code = 26 // duplicate detected
@@ -92,6 +93,7 @@ var codeNames = map[Code]string{
 	CodeMissing:             "missing",
 	CodeNotSupported:        "not supported in this position",
 	CodeTooManyConstituents: "too many constituents",
+	CodeUnspecified:         "unspecified error",
 	CodeServiceChar:         "character invalid as service character",
 	CodeInvalidChars:        "invalid character(s)",
 	CodeDuplicate:           "duplicate detected",

@@ -225,9 +225,6 @@ func (t *Tokenizer) ioErr(err error) *ParseError {
 		Code: CodeUnspecified, Err: fmt.Errorf("read error: %w", err), fatal: true}
 }
 
-// CodeUnspecified (18, unspecified error) is only used for read errors.
-const CodeUnspecified Code = 18
-
 // tagOfLast is the tag of the last segment read, "" when it had no valid one.
 func (t *Tokenizer) tagOfLast() string {
 	if validTag(t.lastTag) {
