@@ -53,6 +53,8 @@ type Flow struct {
 	deferred   []*deferredClaim
 	failStreak int        // consecutive failed attempts, across files
 	pollErr    error      // the last poll's error
+	pollDown   time.Time  // when polls started failing
+	pollFails  int        // failed polls in a row
 	mu         sync.Mutex // guards status
 	status     string
 }
@@ -132,7 +134,11 @@ func (f *Flow) defaults() {
 }
 
 // Run polls until ctx is done. Transport and emitter errors are logged and
-// retried with capped backoff; they never stop the flow.
+// retried with capped backoff; they never stop the flow. While polls fail
+// (the source is unreachable) they back off from PollInterval, doubling up
+// to 30 poll intervals or 30s, whichever is less; Status reports "source
+// unreachable: ..." and the log has one line when polls start failing and
+// one when they recover.
 func (f *Flow) Run(ctx context.Context) error {
 	f.defaults()
 	grace := f.ShutdownGrace
@@ -143,6 +149,9 @@ func (f *Flow) Run(ctx context.Context) error {
 	defer cancel()
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
 	defer stopGrace()
+	// While the source is unreachable, polls back off: doubling from the
+	// poll interval up to 30 polls' worth, at most 30s.
+	maxBackoff := max(min(30*time.Second, 30*f.PollInterval), f.PollInterval)
 	backoff := f.PollInterval
 	for {
 		_, err := f.pollOnce(work, ctx, 0)
@@ -151,10 +160,9 @@ func (f *Flow) Run(ctx context.Context) error {
 		}
 		wait := f.PollInterval
 		if err != nil {
-			f.Logger.Error("poll failed; retrying", "err", err, "retry_in", backoff)
 			f.Metrics.pollError(f.Name)
 			wait = backoff
-			backoff = min(backoff*2, time.Minute)
+			backoff = min(backoff*2, maxBackoff)
 		} else {
 			backoff = f.PollInterval
 		}
@@ -242,7 +250,7 @@ func (f *Flow) pollOnce(ctx, stop context.Context, maxAttempts int) (Summary, er
 	// Claim first, so every claimed file is on the waiting list (and in the
 	// health status) until it is finished.
 	claims, err := f.Files.Poll(ctx)
-	f.pollErr = err
+	f.notePoll(err)
 	for _, c := range claims {
 		f.deferred = append(f.deferred, &deferredClaim{c: c, next: f.Now()})
 	}
@@ -277,6 +285,23 @@ func (f *Flow) pollOnce(ctx, stop context.Context, maxAttempts int) (Summary, er
 	}
 	f.setStatus()
 	return sum, err
+}
+
+// notePoll records a poll's outcome and logs only when the source goes from
+// reachable to unreachable or back, not on every failed poll.
+func (f *Flow) notePoll(err error) {
+	switch {
+	case err != nil && f.pollErr == nil:
+		f.pollDown = f.Now()
+		f.pollFails = 1
+		f.Logger.Error("source unreachable; polls are retried with backoff and this is logged again when it recovers", "err", err)
+	case err != nil:
+		f.pollFails++
+	case f.pollErr != nil:
+		f.Logger.Info("source reachable again", "down_for", f.Now().Sub(f.pollDown).Round(time.Second), "failed_polls", f.pollFails)
+		f.pollFails = 0
+	}
+	f.pollErr = err
 }
 
 // errGone marks a claimed file that disappeared (removed by someone else).
@@ -348,7 +373,8 @@ func (f *Flow) setStatusWith(waiting []*deferredClaim, current *deferredClaim) {
 	var st string
 	switch {
 	case f.pollErr != nil:
-		st = fmt.Sprintf("polling the drop fails: %v", f.pollErr)
+		st = fmt.Sprintf("source unreachable: %v (since %s, %d failed polls; retrying)", f.pollErr,
+			f.pollDown.UTC().Format(time.RFC3339), f.pollFails)
 	case len(failed) > 0:
 		d := failed[0]
 		st = fmt.Sprintf("%d file(s) waiting for a retry in the processing folder (%d more claimed); %s: %v", len(failed), pending, d.c.Info().Name, d.err)
@@ -358,18 +384,64 @@ func (f *Flow) setStatusWith(waiting []*deferredClaim, current *deferredClaim) {
 	f.mu.Unlock()
 }
 
-// hashingReader hashes what is read through it.
+// hashingReader hashes and counts what is read through it, and keeps the
+// first error the transport returned, so a cut connection is recognised
+// however the parser reports (or wraps, or swallows) it.
 type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error // first error other than io.EOF from r
 }
 
 func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
 	h.n += int64(n)
+	if err != nil && err != io.EOF && h.err == nil {
+		h.err = err
+	}
 	return n, err
+}
+
+// errTransfer marks a read of a claimed file that the transport cut short
+// (an error from Read or Close, or fewer bytes than the file holds): the
+// file is retried, never quarantined.
+var errTransfer = errors.New("reading the file failed in transit")
+
+// finishRead drains r (parsers may stop before EOF), closes it, and reports
+// a transfer problem: an error the transport returned while reading or on
+// Close, or a byte count that differs from want while the file itself still
+// has want bytes (a transfer that ended early without saying so). want < 0
+// skips the count check. A file that really changed size is not a transfer
+// problem; the caller deals with it.
+func (f *Flow) finishRead(ctx context.Context, c FileClaim, hr *hashingReader, r io.ReadCloser, want int64) error {
+	path := c.Info().Path
+	_, derr := io.Copy(io.Discard, hr)
+	cerr := r.Close()
+	switch {
+	case hr.err != nil:
+		return fmt.Errorf("%w: read %s after %d bytes: %w; it is read again later", errTransfer, path, hr.n, hr.err)
+	case derr != nil:
+		return fmt.Errorf("%w: read %s after %d bytes: %w; it is read again later", errTransfer, path, hr.n, derr)
+	case cerr != nil:
+		return fmt.Errorf("%w: closing %s after %d bytes: %w; it is read again later", errTransfer, path, hr.n, cerr)
+	}
+	if want < 0 || hr.n == want {
+		return nil
+	}
+	st, ok := c.(Stater)
+	if !ok {
+		return nil
+	}
+	now, err := st.Stat(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %s: read %d bytes of %d, and the file cannot be checked: %w", errTransfer, path, hr.n, want, err)
+	}
+	if now.Size == want {
+		return fmt.Errorf("%w: %s: read %d bytes, but the file holds %d (the transfer ended early); it is read again later", errTransfer, path, hr.n, want)
+	}
+	return nil
 }
 
 // Process handles one claimed file: a validation pass (content hash + full
@@ -388,7 +460,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	// Pass 1: hash and validate.
 	hash, nrec, nbytes, perr, err := f.validate(ctx, c)
 	if err != nil {
-		if fileProblem(err) {
+		if fileProblem(err) && !errors.Is(err, errTransfer) {
 			return f.quarantine(ctx, c, rec, fmt.Errorf("cannot read the file: %w", err), nil)
 		}
 		return Summary{}, err
@@ -422,13 +494,20 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 	}
 
-	// Pass 2: map and emit.
+	// Pass 2: map and emit. The bytes are hashed again: what was emitted
+	// must be what was validated.
 	r, err := c.Open(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("open %s: %w", info.Path, err)
 	}
-	defer r.Close()
-	rr := f.Parser.NewReader(r, info.Name)
+	closed := false
+	defer func() {
+		if !closed {
+			r.Close()
+		}
+	}()
+	hr := &hashingReader{r: r, h: sha256.New()}
+	rr := f.Parser.NewReader(hr, info.Name)
 	var (
 		sum      Summary
 		batch    []Message
@@ -462,8 +541,20 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 			break
 		}
 		if err != nil {
-			// The validation pass succeeded, so this is an I/O problem.
-			return sum, fmt.Errorf("re-read %s: %w", info.Path, err)
+			// The validation pass succeeded, so this is an I/O problem (or
+			// the file changed): retried either way.
+			if hr.err != nil {
+				err = hr.err
+			}
+			return sum, fmt.Errorf("%w: re-read %s after %d bytes: %w; it is read again later", errTransfer, info.Path, hr.n, err)
+		}
+		// A full batch goes out only once the next record has been read:
+		// the last record before a transfer that ends early (and may be
+		// cut off) is never emitted before the end of the file is checked.
+		if len(batch) >= f.BatchSize {
+			if err := flush(); err != nil {
+				return f.emitFailed(ctx, c, rec, err)
+			}
 		}
 		record.Pos.Index = idx
 		if record.Pos.File == "" {
@@ -502,11 +593,10 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 			batch = append(batch, ev.Message(f.Topic))
 			sum.Events++
 		}
-		if len(batch) >= f.BatchSize {
-			if err := flush(); err != nil {
-				return f.emitFailed(ctx, c, rec, err)
-			}
-		}
+	}
+	closed = true
+	if err := f.finishRead(ctx, c, hr, r, nbytes); err != nil {
+		return sum, err
 	}
 	if err := flush(); err != nil {
 		return f.emitFailed(ctx, c, rec, err)
@@ -518,13 +608,20 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		s.Events, s.DeadLetters, s.Skipped = sum.Events, sum.DeadLetters, sum.Skipped
 		return s, err
 	}
+	changed := ""
 	if st, ok := c.(Stater); ok {
 		if now, err := st.Stat(ctx); err == nil && now.Size != nbytes {
-			err := fmt.Errorf("%w (%d bytes read, now %d): its writer was still writing; the events of the first %d bytes were published", errChanged, nbytes, now.Size, nbytes)
-			s, qerr := f.quarantine(ctx, c, rec, err, nil)
-			s.Events, s.Skipped = sum.Events, sum.Skipped
-			return s, qerr
+			changed = fmt.Sprintf("%d bytes read, now %d", nbytes, now.Size)
 		}
+	}
+	if changed == "" && (hr.n != nbytes || hex.EncodeToString(hr.h.Sum(nil)) != hash) {
+		changed = fmt.Sprintf("%d bytes validated, %d bytes with other content emitted", nbytes, hr.n)
+	}
+	if changed != "" {
+		err := fmt.Errorf("%w (%s): its writer was still writing; the events of what was read were published", errChanged, changed)
+		s, qerr := f.quarantine(ctx, c, rec, err, nil)
+		s.Events, s.Skipped = sum.Events, sum.Skipped
+		return s, qerr
 	}
 	to, err := c.Archive(ctx)
 	if err != nil {
@@ -547,7 +644,6 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 	if err != nil {
 		return "", 0, 0, nil, fmt.Errorf("open %s: %w", c.Info().Path, err)
 	}
-	defer r.Close()
 	hr := &hashingReader{r: r, h: sha256.New()}
 	rr := f.Parser.NewReader(hr, c.Info().Name)
 	last := time.Now()
@@ -558,15 +654,19 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 		}
 		if rerr != nil {
 			var pl Placer
-			if !errors.As(rerr, &pl) && isTransient(rerr) {
+			if hr.err == nil && !errors.As(rerr, &pl) && isTransient(rerr) {
+				r.Close()
 				return "", n, 0, nil, rerr
 			}
+			// A transport error (hr.err) is dealt with by finishRead,
+			// however the parser wrapped it.
 			parseErr = rerr
 			break
 		}
 		n++
 		if n%1024 == 0 {
 			if ctx.Err() != nil {
+				r.Close()
 				return "", n, 0, nil, ctx.Err()
 			}
 			if time.Since(last) >= 10*time.Second {
@@ -575,9 +675,10 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 			}
 		}
 	}
-	// Hash the whole file even when parsing stopped early.
-	if _, err := io.Copy(io.Discard, hr); err != nil {
-		return "", n, 0, nil, fmt.Errorf("read %s: %w", c.Info().Path, err)
+	// Hash the whole file even when parsing stopped early; a cut transfer
+	// is retried whatever the parser made of it.
+	if err := f.finishRead(ctx, c, hr, r, c.Info().Size); err != nil {
+		return "", n, 0, nil, err
 	}
 	return hex.EncodeToString(hr.h.Sum(nil)), n, hr.n, parseErr, nil
 }

@@ -3,19 +3,25 @@ package legacybridge_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"legacybridge"
 	"legacybridge/bridges"
+	"legacybridge/bridges/bridgestest"
 	"legacybridge/bridges/local"
 	"legacybridge/internal/ledger"
 )
@@ -390,5 +396,237 @@ func TestFlowClaimedFileRemovedIsNotRetriedForever(t *testing.T) {
 	f.RunOnce(ctx)
 	if ok, st := f.Status(); strings.Contains(st, "a.txt") {
 		t.Fatalf("a.txt, removed by someone else, still waits for a retry: %v %q", ok, st)
+	}
+}
+
+// cutFS cuts the reads of chosen opens (1-based, counting every Open) after
+// n bytes. mode "error": Read fails like a reset connection; "close": an
+// early io.EOF and Close fails (an aborted FTP transfer); "silent": an early
+// io.EOF and a nil Close (a transport breaking the bridges.FS contract).
+type cutFS struct {
+	bridges.FS
+	n     int64
+	mode  string
+	cut   map[int]bool
+	mu    sync.Mutex
+	opens int
+	cuts  int
+}
+
+func (c *cutFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	r, err := c.FS.Open(ctx, name)
+	if err != nil {
+		return r, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opens++
+	if !c.cut[c.opens] {
+		return r, nil
+	}
+	c.cuts++
+	return &cutReader{rc: r, left: c.n, mode: c.mode}, nil
+}
+
+type cutReader struct {
+	rc   io.ReadCloser
+	left int64
+	mode string
+	hit  bool
+}
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		r.hit = true
+		if r.mode == "error" {
+			return 0, errors.New("read tcp 127.0.0.1:50022->127.0.0.1:2222: connection reset by peer")
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.rc.Read(p)
+	r.left -= int64(n)
+	return n, err
+}
+
+func (r *cutReader) Close() error {
+	err := r.rc.Close()
+	if r.mode == "close" && r.hit {
+		return errors.New("426 data connection closed; transfer aborted")
+	}
+	return err
+}
+
+// placingParser reports every read error as a placed parse error and drops
+// the cause, as a parser may: the runner must still see a transfer problem.
+type placingParser struct{}
+
+type placingReader struct{ *lineReader }
+
+func (placingParser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
+	return placingReader{lineParser{}.NewReader(r, name).(*lineReader)}
+}
+
+func (p placingReader) Read() (legacybridge.Record, error) {
+	rec, err := p.lineReader.Read()
+	if err != nil && err != io.EOF {
+		return rec, &placeErr{legacybridge.Position{File: p.name, Line: p.n + 1, Offset: p.off}}
+	}
+	return rec, err
+}
+
+func TestFlowTransferCutIsRetried(t *testing.T) {
+	const body = "one\ntwo\nthree\nfour\nfive\nsix\nseven\n"
+	lines := strings.Fields(body)
+	sum := sha256.Sum256([]byte(body))
+	wantSubject := map[string]string{} // ce_id → subject of a complete run
+	for i, l := range lines {
+		wantSubject[legacybridge.EventID("lines", hex.EncodeToString(sum[:]), i, 0)] = l
+	}
+	for _, pass := range []struct {
+		name string
+		cut  map[int]bool // opens 1, 3, 5… validate; 2, 4, 6… emit
+		emit bool
+	}{
+		{"validation", map[int]bool{1: true}, false},
+		{"validation twice", map[int]bool{1: true, 2: true}, false},
+		{"emit", map[int]bool{2: true}, true},
+		{"emit twice", map[int]bool{2: true, 4: true}, true},
+	} {
+		for _, mode := range []string{"error", "close", "silent"} {
+			t.Run(pass.name+"/"+mode, func(t *testing.T) {
+				dir := t.TempDir()
+				drop(t, dir, "a.txt", body)
+				em := &memEmitter{}
+				f := newFlow(t, dir, em, nil)
+				p := f.Files.(*bridges.Poller)
+				// 17 bytes: "one\ntwo\nthree\nfou", cut in the middle of a line.
+				cfs := &cutFS{FS: p.FS, n: 17, mode: mode, cut: pass.cut}
+				p.FS = cfs
+				f.Parser = placingParser{}
+				f.RetryBackoff = time.Millisecond
+				s, err := f.RunOnce(context.Background())
+				if err != nil || s.Archived != 1 || s.Quarantined != 0 {
+					t.Fatalf("RunOnce = %+v, %v; want the file archived after retries, never quarantined (files: %v)", s, err, ls(t, dir))
+				}
+				if cfs.cuts != len(pass.cut) {
+					t.Fatalf("%d reads were cut, want %d", cfs.cuts, len(pass.cut))
+				}
+				msgs := em.topic("events")
+				seen := map[string]bool{}
+				for _, m := range msgs {
+					id, subj := header(m, "ce_id"), header(m, "ce_subject")
+					if want, ok := wantSubject[id]; !ok || want != subj {
+						t.Errorf("event ce_id %s subject %q; want only the events of the complete file (that id is %q)", id, subj, want)
+					}
+					seen[id] = true
+				}
+				if len(seen) != len(lines) {
+					t.Errorf("%d distinct events, want %d", len(seen), len(lines))
+				}
+				switch {
+				case !pass.emit && len(msgs) != len(lines):
+					t.Errorf("a cut in the validation pass emitted %d events, want exactly %d", len(msgs), len(lines))
+				case pass.emit && len(msgs) <= len(lines):
+					t.Errorf("a cut in the emit pass: %d events; want the first batch redelivered (same ids) on top of %d", len(msgs), len(lines))
+				}
+				want := []string{filepath.Join("archive", time.Now().UTC().Format("2006-01-02"), "a.txt")}
+				if got := ls(t, dir); !slices.Equal(got, want) {
+					t.Errorf("files after the run: %v, want %v (archived once, nothing in error/ or processing/)", got, want)
+				}
+			})
+		}
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent flows.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+	}
+}
+
+// TestFlowRunSurvivesUnreachableSource: while one flow's server is down,
+// Run keeps polling with backoff, logs the outage once, reports it in
+// Status, and delivers the waiting file once the server is back; another
+// flow goes on meanwhile.
+func TestFlowRunSurvivesUnreachableSource(t *testing.T) {
+	var down atomic.Bool
+	var failed atomic.Int32
+	ma := &bridgestest.MemFS{Fault: func(op, name string) error {
+		if down.Load() {
+			failed.Add(1)
+			return errors.New("dial tcp 127.0.0.1:2222: connect: connection refused")
+		}
+		return nil
+	}}
+	if err := ma.WriteFile("a1.txt", []byte("one\n"), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	emA, emB := &memEmitter{}, &memEmitter{}
+	fa := &legacybridge.Flow{
+		Name: "a", Topic: "a.events", Files: &bridges.Poller{FS: ma, Pattern: "*.txt", Logger: logger},
+		Parser: lineParser{}, Mappers: []legacybridge.Mapper{lineMapper{}}, Emitter: emA,
+		PollInterval: 10 * time.Millisecond, Logger: logger,
+	}
+	dirB := t.TempDir()
+	drop(t, dirB, "b1.txt", "two\n")
+	fb := newFlow(t, dirB, emB, nil)
+	fb.Logger = logger
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { fa.Run(ctx) })
+	wg.Go(func() { fb.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+
+	waitFor(t, "flow b delivers while flow a's server is down", func() bool { return len(emB.topic("events")) == 1 })
+	waitFor(t, "flow a fails several polls and says so in Status", func() bool {
+		ok, st := fa.Status()
+		return !ok && strings.HasPrefix(st, "source unreachable: ") && strings.Contains(st, "connection refused") && failed.Load() >= 6
+	})
+	if n := strings.Count(logs.String(), `msg="source unreachable`); n != 1 {
+		t.Errorf("the outage was logged %d times over %d failed calls, want once:\n%s", n, failed.Load(), logs.String())
+	}
+	if ok, st := fb.Status(); !ok {
+		t.Errorf("flow b unhealthy while a's server is down: %s", st)
+	}
+
+	down.Store(false)
+	waitFor(t, "flow a delivers a1.txt after the server is back", func() bool { return len(emA.topic("a.events")) == 1 })
+	waitFor(t, "flow a healthy again", func() bool { ok, _ := fa.Status(); return ok })
+	out := logs.String()
+	if n, m := strings.Count(out, `msg="source unreachable`), strings.Count(out, `msg="source reachable again"`); n != 1 || m != 1 {
+		t.Errorf("logged the outage %d times and the recovery %d times, want once each:\n%s", n, m, out)
+	}
+	es, err := ma.List(context.Background(), "archive/"+time.Now().UTC().Format("2006-01-02"))
+	if err != nil || len(es) != 1 || es[0].Name != "a1.txt" {
+		t.Errorf("archive of flow a = %v, %v; want a1.txt", es, err)
 	}
 }
