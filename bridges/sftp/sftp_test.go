@@ -23,13 +23,13 @@ import (
 	"legacybridge/bridges/bridgestest"
 )
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func put(t *testing.T, f bridges.FS, name string, data []byte) {
+func put(t testing.TB, f bridges.FS, name string, data []byte) {
 	t.Helper()
 	w, err := f.Create(ctxT(t), name)
 	if err != nil {
