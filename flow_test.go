@@ -630,3 +630,52 @@ func TestFlowRunSurvivesUnreachableSource(t *testing.T) {
 		t.Errorf("archive of flow a = %v, %v; want a1.txt", es, err)
 	}
 }
+
+// TestFlowReadOnlyDrop runs a flow over a drop it may not change (claim
+// none, archive and quarantine leave): every file is delivered once, the
+// drop is never written, and a restart delivers nothing again.
+func TestFlowReadOnlyDrop(t *testing.T) {
+	m := &bridgestest.MemFS{}
+	old := time.Now().Add(-time.Hour)
+	m.WriteFile("a.txt", []byte("one\ntwo\n"), old)
+	m.WriteFile("b.txt", []byte("three\nBAD\n"), old)
+	var writes []string
+	m.Fault = func(op, name string) error {
+		if op != "list" && op != "stat" && op != "open" {
+			writes = append(writes, op+" "+name)
+			return fmt.Errorf("%s %s: permission denied", op, name)
+		}
+		return nil
+	}
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em := &memEmitter{}
+	run := func() legacybridge.Summary {
+		t.Helper()
+		f := &legacybridge.Flow{
+			Name: "ro", Topic: "events",
+			Files: &bridges.Poller{FS: m, Pattern: "*.txt", Claim: bridges.ClaimNone, Archive: bridges.ArchiveLeave,
+				Quarantine: bridges.QuarantineLeave, Marks: led.Marks("ro"), Logger: slog.New(slog.DiscardHandler)},
+			Parser: lineParser{}, Mappers: []legacybridge.Mapper{lineMapper{}}, Emitter: em, Ledger: led,
+			PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		}
+		s, err := f.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := run(); s.Archived != 1 || s.Quarantined != 1 || s.Events != 2 {
+		t.Fatalf("first run: %+v, want a.txt delivered (2 events) and b.txt quarantined", s)
+	}
+	if s := run(); s.Files != 0 || len(em.topic("events")) != 2 {
+		t.Fatalf("second run: %+v, %d events in all; want nothing done again", s, len(em.topic("events")))
+	}
+	// The only write attempted: the error folder for b.txt's report.
+	if want := []string{"mkdir error"}; !slices.Equal(writes, want) {
+		t.Errorf("writes attempted on the read-only drop: %q, want %q", writes, want)
+	}
+}
