@@ -97,11 +97,14 @@ type Poller struct {
 	// it is claimed. Default 0: unchanged across two polls is enough.
 	//
 	// A sender that pauses mid-upload for longer than the poll interval
-	// leaves a file that looks stable; only MinAge covers such pauses. Set
-	// it above the poll interval and the sender's longest pause — for remote
-	// drops with second-granular mtimes at least the poll interval plus a
-	// few seconds plus any clock skew (the mtime test uses the server's
-	// clock; the unchanged-for test does not, so skew cannot shorten it).
+	// leaves a file that looks finished; only MinAge covers such pauses, so
+	// set it above the poll interval and above the sender's longest pause
+	// (remote drops default to 30s in the config). Remote mtimes are often
+	// whole seconds: a file growing by a byte a second still changes size
+	// between polls a second apart, a slower one may not. The unchanged-for
+	// test runs on this machine's clock, so a server clock that lags cannot
+	// shorten MinAge; one that runs ahead delays pickup by its lead (the
+	// mtime test).
 	MinAge time.Duration
 	// DoneSuffix, when set, makes a file ready only once NAME+DoneSuffix exists
 	// (the stability rule is then not applied). The marker is removed when
