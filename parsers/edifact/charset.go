@@ -1,6 +1,7 @@
 package edifact
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -25,9 +26,9 @@ var (
 	utf8Charset              = charset{name: "utf-8"}
 )
 
-const (
-	listA = `upper-case letters, digits, space and . , - ( ) / = ! " % & * ; < > ' + : ?`
-	listB = `letters, digits, space and . , - ( ) / = ! " % & * ; < > ' + : ? _`
+var (
+	listA = "upper-case letters, digits, space and " + strconv.Quote(`.,-()/=!"%&*;<>'+:?`)
+	listB = "letters, digits, space and " + strconv.Quote(`.,-()/=!"%&*;<>'+:?_`)
 )
 
 func init() {
