@@ -710,6 +710,9 @@ func (c *Config) Validate() error {
 					add("%s: %s.%s %q is not one of %s", where, key, o.key, o.val, strings.ReplaceAll(o.allowed, " ", ", "))
 				}
 			}
+			if d.Claim == "move" && (d.Archive == "leave" || d.Quarantine == "leave") {
+				add("%s: %s archive: leave and quarantine: leave need claim: none (with claim: move the file would stay in processing_dir and be redone at every start)", where, key)
+			}
 			sub := map[string]string{}
 			for _, dd := range []struct{ key, val, def string }{
 				{"processing_dir", d.ProcessingDir, "processing"}, {"archive_dir", d.ArchiveDir, "archive"}, {"error_dir", d.ErrorDir, "error"},

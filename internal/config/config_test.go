@@ -257,6 +257,7 @@ flows:
   - name: partner-sftp
     source:
       sftp: {addr: "sftp.example.com:22", user: acme, password_env: LB_SFTP_PW, known_hosts: kh, dir: /outbound, pattern: "*.edi", claim: none, archive: leave, order: mtime}
+
     parser: {format: x12}
     mapping: m.yaml
     topic: t1
@@ -316,6 +317,13 @@ flows:
     mapping: m.yaml
     topic: t1
     dead_letter_topic: t1.dlt
+  - name: b
+    source:
+      local: {dir: b, archive: leave}
+    parser: {format: x12}
+    mapping: m.yaml
+    topic: t2
+    dead_letter_topic: t2.dlt
 `)
 	c, err := Load(p)
 	if err != nil {
@@ -323,7 +331,7 @@ flows:
 	}
 	err = c.Validate()
 	for _, want := range []string{"known_hosts is required", "LB_NOT_SET_PW is not set", "more than one transport",
-		`tls "implicit"`, "needs password_env or password_file"} {
+		`tls "implicit"`, "needs password_env or password_file", "need claim: none"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}
