@@ -1,0 +1,574 @@
+package file_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	kafka "github.com/segmentio/kafka-go"
+
+	"legacybridge"
+	"legacybridge/bridges"
+	"legacybridge/emitters/file"
+	kafkaemitter "legacybridge/emitters/kafka"
+)
+
+const (
+	typeA = "com.legacybridge.test.a.v1"
+	typeB = "com.legacybridge.test.b.v1"
+)
+
+// TestDeliverJSON: events become files with the right names and bytes, with
+// done markers; other types are committed and skipped; no temporary files
+// are left.
+func TestDeliverJSON(t *testing.T) {
+	addr := startBroker(t, 4)
+	fs, dir := localFS(t)
+	var evs []legacybridge.Event
+	want := map[string]string{}
+	for i := range 20 {
+		typ := typeA
+		if i%5 == 4 {
+			typ = typeB
+		}
+		ev := event(typ, i, fmt.Sprintf(`{"n": %d, "amount": 12.50, "text": "é"}`, i))
+		evs = append(evs, ev)
+		if typ == typeA {
+			name := fmt.Sprintf("partner/in/%s_%s.json", typ, ev.ID)
+			want[name] = string(ev.Data)
+			want[name+".done"] = ""
+		}
+	}
+	produce(t, addr, "out", evs...)
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "partner/in",
+		NameTemplate: "{{.Type}}_{{.ID}}{{.FileExt}}", DoneSuffix: ".done", Encoder: file.JSON{}, Types: []string{typeA},
+		MaxWait: 100 * time.Millisecond})
+	waitFor(t, "every offset committed", func() bool { return sum(committed(t, addr, "g", "out", 4)) == 20 })
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if diff := cmp.Diff(want, files(t, dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	st := r.d.Stats()
+	if st.Delivered != 16 || st.Skipped != 4 || st.Committed != 20 || st.DeadLettered != 0 || st.Failing {
+		t.Errorf("stats %+v, want 16 delivered, 4 skipped, 20 committed", st)
+	}
+}
+
+// TestCommitOnlyAfterFile: whenever the group's committed offset is c,
+// the files (and markers) of every message below c are complete; and no
+// file is started after its offset was committed.
+func TestCommitOnlyAfterFile(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, dir := localFS(t)
+	const n = 30
+	var evs []legacybridge.Event
+	for i := range n {
+		evs = append(evs, event(typeA, i, fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	produce(t, addr, "out", evs...)
+	var mu sync.Mutex
+	var problems []string
+	h := &hookFS{FS: fs, onCreate: func(ctx context.Context, name string) error {
+		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(name, "ev-"), ".done"), ".json"))
+		if err != nil {
+			return err
+		}
+		if c := committed(t, addr, "g", "out", 1)[0]; c > int64(i) {
+			mu.Lock()
+			problems = append(problems, fmt.Sprintf("%s created with offset %d already committed", name, c))
+			mu.Unlock()
+		}
+		return nil
+	}}
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, DoneSuffix: ".done",
+		Encoder: file.JSON{}, MaxWait: 100 * time.Millisecond})
+	checks := 0
+	waitFor(t, "every offset committed", func() bool {
+		c := committed(t, addr, "g", "out", 1)[0]
+		got := files(t, dir)
+		for i := range c {
+			name := fmt.Sprintf("ev-%04d.json", i)
+			if got[name] != string(evs[i].Data) {
+				t.Fatalf("offset %d committed but %s holds %q, want %q", c, name, got[name], evs[i].Data)
+			}
+			if _, ok := got[name+".done"]; !ok {
+				t.Fatalf("offset %d committed but %s.done is missing", c, name)
+			}
+		}
+		checks++
+		return c == n
+	})
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Fatalf("committed before the file:\n%s", strings.Join(problems, "\n"))
+	}
+	t.Logf("%d checks of committed offset against the folder", checks)
+}
+
+// TestCrashBetweenRenameAndCommit: the delivery dies after a file was
+// renamed into place and before its offset was committed. The restart
+// writes the same file again (same name, same bytes): no second file,
+// nothing lost.
+func TestCrashBetweenRenameAndCommit(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, dir := localFS(t)
+	const n = 6
+	var evs []legacybridge.Event
+	for i := range n {
+		evs = append(evs, event(typeA, i, fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", 1000*i))))
+	}
+	produce(t, addr, "out", evs...)
+	crashed := make(chan struct{})
+	var once sync.Once
+	h := &hookFS{FS: fs, afterClose: func(ctx context.Context, name string) error {
+		if name != "ev-0002.json" {
+			return nil
+		}
+		hit := false
+		once.Do(func() { hit = true })
+		if !hit {
+			return nil
+		}
+		close(crashed) // renamed; now "crash" before anything else happens
+		<-ctx.Done()
+		return context.Cause(ctx)
+	}}
+	cfg := file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, Encoder: file.JSON{},
+		MaxWait: 100 * time.Millisecond, ShutdownGrace: time.Millisecond}
+	r := start(t, cfg)
+	select {
+	case <-crashed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the delivery never reached ev-0002.json")
+	}
+	if got := files(t, dir)["ev-0002.json"]; got != string(evs[2].Data) {
+		t.Fatalf("after the rename ev-0002.json holds %d bytes, want %d", len(got), len(evs[2].Data))
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if c := committed(t, addr, "g", "out", 1); c[0] != 2 {
+		t.Fatalf("committed %v after the crash, want partition 0 at 2 (ev-0002 not committed)", c)
+	}
+
+	h2 := &hookFS{FS: fs}
+	cfg.FS = h2
+	r2 := start(t, cfg)
+	waitFor(t, "every offset committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == n })
+	if err := r2.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, ev := range evs {
+		want[ev.ID+".json"] = string(ev.Data)
+	}
+	if diff := cmp.Diff(want, files(t, dir)); diff != "" {
+		t.Errorf("files after the restart (-want +got):\n%s", diff)
+	}
+	if got, want := h2.createdNames(), []string{"ev-0002.json", "ev-0003.json", "ev-0004.json", "ev-0005.json"}; !cmp.Equal(got, want) {
+		t.Errorf("the restart created %v, want %v (ev-0002 rewritten, nothing committed rewritten)", got, want)
+	}
+}
+
+// partnerPoller lists a folder in a tight loop, as a partner's pickup job
+// does, and reads every visible (not hidden) file the first time it sees
+// it, comparing it with what the file must hold.
+type partnerPoller struct {
+	dir      string
+	expected func(name string) ([]byte, bool)
+
+	mu       sync.Mutex
+	seen     map[string]bool
+	problems []string
+	lists    int
+}
+
+func (p *partnerPoller) run(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		des, err := os.ReadDir(p.dir)
+		if err != nil {
+			continue // not created yet
+		}
+		p.mu.Lock()
+		p.lists++
+		p.mu.Unlock()
+		for _, de := range des {
+			name := de.Name()
+			if strings.HasPrefix(name, ".") || de.IsDir() {
+				continue
+			}
+			p.mu.Lock()
+			seen := p.seen[name]
+			p.mu.Unlock()
+			if seen {
+				continue
+			}
+			got, err := os.ReadFile(filepath.Join(p.dir, name))
+			if err != nil {
+				p.problem("%s listed but not readable: %v", name, err)
+				continue
+			}
+			want, ok := p.expected(name)
+			switch {
+			case !ok:
+				p.problem("unexpected file %s (%d bytes)", name, len(got))
+			case !bytes.Equal(got, want):
+				p.problem("%s read with %d bytes, want %d", name, len(got), len(want))
+			}
+			p.mu.Lock()
+			p.seen[name] = true
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *partnerPoller) problem(format string, args ...any) {
+	p.mu.Lock()
+	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+	p.mu.Unlock()
+}
+
+// bigData is event i's ~1 MB payload, different for every i.
+func bigData(i, size int) []byte {
+	head := fmt.Sprintf(`{"i":%d,"pad":"`, i)
+	unit := fmt.Sprintf("%05d-", i)
+	var b bytes.Buffer
+	b.Grow(size)
+	b.WriteString(head)
+	for b.Len() < size-2 {
+		b.WriteString(unit[:min(len(unit), size-2-b.Len())])
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+func pollDelivery(t *testing.T, n, size int, fs func(dir string) bridges.FS) *partnerPoller {
+	addr := startBroker(t, 4)
+	root := t.TempDir()
+	for from := 0; from < n; from += 10 {
+		var evs []legacybridge.Event
+		for i := from; i < min(from+10, n); i++ {
+			evs = append(evs, event(typeA, i, string(bigData(i, size))))
+		}
+		produce(t, addr, "big", evs...)
+	}
+	drop := filepath.Join(root, "drop")
+	p := &partnerPoller{dir: drop, seen: map[string]bool{}, expected: func(name string) ([]byte, bool) {
+		var i int
+		if _, err := fmt.Sscanf(name, "ev-%04d.json", &i); err != nil || i >= n || fmt.Sprintf("ev-%04d.json", i) != name {
+			return nil, false
+		}
+		return bigData(i, size), true
+	}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.run(stop)
+	}()
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "big", GroupID: "g", FS: fs(root), Dir: "drop",
+		Encoder: file.JSON{}, Concurrency: 4, MaxWait: 100 * time.Millisecond})
+	waitFor(t, "every offset committed", func() bool { return sum(committed(t, addr, "g", "big", 4)) == int64(n) })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// One more full pass after the last commit.
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	return p
+}
+
+// TestPartnerNeverSeesPartialFile: while 200 files of about 1 MB are
+// delivered (4 at a time), a partner listing the folder in a tight loop and
+// reading every visible file never gets a partial one, and sees them all.
+func TestPartnerNeverSeesPartialFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 MB through the broker")
+	}
+	const n, size = 200, 1_000_000
+	p := pollDelivery(t, n, size, func(root string) bridges.FS {
+		fs, err := openLocal(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fs.Close() })
+		return fs
+	})
+	if len(p.problems) > 0 {
+		t.Fatalf("the partner saw %d bad files, e.g.:\n%s", len(p.problems), strings.Join(p.problems[:min(10, len(p.problems))], "\n"))
+	}
+	if len(p.seen) != n {
+		t.Fatalf("the partner saw %d files, want %d", len(p.seen), n)
+	}
+	t.Logf("partner listed the folder %d times", p.lists)
+}
+
+// TestPartnerPollerCatchesPartialFiles shows the poller above can fail: a
+// transport that writes straight to the final name is caught.
+func TestPartnerPollerCatchesPartialFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 MB through the broker")
+	}
+	const n, size = 30, 1_000_000
+	p := pollDelivery(t, n, size, func(root string) bridges.FS {
+		fs, err := openLocal(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fs.Close() })
+		return &nonAtomicFS{FS: fs, dir: root}
+	})
+	if len(p.problems) == 0 {
+		t.Fatal("the partner poller did not notice files written in place")
+	}
+	t.Logf("caught: %d, e.g. %s", len(p.problems), p.problems[0])
+}
+
+// TestWriteFailuresRetried: while the drop fails, the delivery retries with
+// backoff, reports it in Stats, writes nothing and commits nothing; once
+// the drop works again everything arrives.
+func TestWriteFailuresRetried(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, dir := localFS(t)
+	const n = 5
+	var evs []legacybridge.Event
+	for i := range n {
+		evs = append(evs, event(typeA, i, fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	produce(t, addr, "out", evs...)
+	var failing atomic.Bool
+	var attempts atomic.Int64
+	failing.Store(true)
+	h := &hookFS{FS: fs, onCreate: func(ctx context.Context, name string) error {
+		if failing.Load() {
+			attempts.Add(1)
+			return fmt.Errorf("drop unreachable: %w", errInjected)
+		}
+		return nil
+	}}
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, Encoder: file.JSON{},
+		RetryMin: 2 * time.Millisecond, RetryMax: 10 * time.Millisecond, MaxWait: 100 * time.Millisecond})
+	waitFor(t, "10 failed attempts", func() bool {
+		if c := committed(t, addr, "g", "out", 1); len(c) > 0 {
+			t.Fatalf("committed %v while every write fails", c)
+		}
+		return attempts.Load() >= 10
+	})
+	st := r.d.Stats()
+	if !st.Failing || st.Retries < 9 || !strings.Contains(st.LastError, "drop unreachable") || st.Delivered != 0 {
+		t.Errorf("stats while failing: %+v", st)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Errorf("files while failing: %v", names(got))
+	}
+	failing.Store(false)
+	waitFor(t, "every offset committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == n })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := files(t, dir); len(got) != n {
+		t.Errorf("files after recovery: %v", names(got))
+	}
+	if st := r.d.Stats(); st.Failing || st.Delivered != n {
+		t.Errorf("stats after recovery: %+v", st)
+	}
+}
+
+// readTopic reads n messages of a topic from the start.
+func readTopic(t testing.TB, addr, topic string, n int) []kafka.Message {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, GroupID: "readback-" + topic, Topic: topic,
+		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond, JoinGroupBackoff: 100 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []kafka.Message
+	for len(out) < n {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("read %d of %d messages of %s: %v", len(out), n, topic, err)
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func headerValue(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// TestUnsafeNamesDeadLettered: names made from event content that would
+// leave the folder, hide the file or not be one name are refused; with a
+// dead-letter topic those events go there with the reason, the rest is
+// delivered, and nothing is written outside the folder.
+func TestUnsafeNamesDeadLettered(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, root := localFS(t)
+	subjects := []string{"ok-1", "../evil", "a/b", "..", ".hidden", `a\b`, "ok-2", "../../etc/passwd"}
+	var evs []legacybridge.Event
+	for i, s := range subjects {
+		ev := event(typeA, i, fmt.Sprintf(`{"n":%d}`, i))
+		ev.Subject = s
+		evs = append(evs, ev)
+	}
+	produce(t, addr, "out", evs...)
+	dlt, err := kafkaemitter.NewEmitter(kafkaemitter.Config{Brokers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlt.Close()
+	r := start(t, file.Config{Name: "partner-x", Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "drop",
+		NameTemplate: "{{.Subject}}.json", Encoder: file.JSON{}, DeadLetter: dlt, DeadLetterTopic: "out.dlt",
+		MaxWait: 100 * time.Millisecond})
+	waitFor(t, "every offset committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == int64(len(subjects)) })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"drop/ok-1.json": string(evs[0].Data), "drop/ok-2.json": string(evs[6].Data)}
+	if diff := cmp.Diff(want, files(t, root)); diff != "" {
+		t.Errorf("files under the FS root (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(root), "evil.json")); err == nil {
+		t.Error("evil.json was written outside the folder")
+	}
+	got := readTopic(t, addr, "out.dlt", 6)
+	for i, m := range got {
+		ev := evs[[]int{1, 2, 3, 4, 5, 7}[i]]
+		if headerValue(m, "ce_id") != ev.ID || string(m.Value) != string(ev.Data) {
+			t.Errorf("dead letter %d: ce_id %q value %q, want the original event %s", i, headerValue(m, "ce_id"), m.Value, ev.ID)
+		}
+		for k, v := range map[string]string{"x-bridge-stage": "name", "x-bridge-delivery": "partner-x", "x-bridge-source-topic": "out",
+			"__connect.errors.offset": strconv.Itoa([]int{1, 2, 3, 4, 5, 7}[i])} {
+			if got := headerValue(m, k); got != v {
+				t.Errorf("dead letter %d: header %s = %q, want %q", i, k, got, v)
+			}
+		}
+		if e := headerValue(m, "x-bridge-error"); !strings.Contains(e, "unsafe file name") || !strings.Contains(e, strings.Trim(strconv.Quote(ev.Subject), `"`)) {
+			t.Errorf("dead letter %d: x-bridge-error %q does not name the unsafe name %q", i, e, ev.Subject)
+		}
+	}
+	if st := r.d.Stats(); st.DeadLettered != 6 || st.Delivered != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestUndeliverableStops: without a dead-letter topic an event that cannot
+// be delivered stops the delivery with an error naming it, and its offset
+// is not committed, so a restart stops at it again: it is never skipped.
+func TestUndeliverableStops(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, root := localFS(t)
+	good := event(typeA, 0, `{"n":0}`)
+	bad := event(typeA, 1, `{"n":1}`)
+	bad.Subject = "../x"
+	produce(t, addr, "out", good, bad, event(typeA, 2, `{"n":2}`))
+	cfg := file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, NameTemplate: "{{.Subject}}.json",
+		Encoder: file.JSON{}, MaxWait: 100 * time.Millisecond}
+	for run := range 2 {
+		r := start(t, cfg)
+		err := r.wait(t)
+		var ee *file.EventError
+		if !errors.As(err, &ee) || !errors.Is(err, bridges.ErrUnsafeName) {
+			t.Fatalf("run %d: Run returned %v, want an *EventError wrapping ErrUnsafeName", run, err)
+		}
+		if ee.ID != bad.ID || ee.Offset != 1 || ee.Stage != "name" || !strings.Contains(err.Error(), "not committed") {
+			t.Errorf("run %d: error %+v: %v", run, *ee, err)
+		}
+		if c := committed(t, addr, "g", "out", 1); c[0] != 1 {
+			t.Fatalf("run %d: committed %v, want 1 (the bad event stays uncommitted)", run, c)
+		}
+	}
+	if got := names(files(t, root)); !cmp.Equal(got, []string{"subject-0.json"}) {
+		t.Errorf("files %v", got)
+	}
+}
+
+// TestNotACloudEvent: a message without CloudEvents attributes is
+// dead-lettered at the decode stage.
+func TestNotACloudEvent(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, root := localFS(t)
+	produceRaw(t, addr, legacybridge.Message{Topic: "out", Key: []byte("k"), Value: []byte(`{"plain":true}`)})
+	produce(t, addr, "out", event(typeA, 1, `{"n":1}`))
+	dlt, err := kafkaemitter.NewEmitter(kafkaemitter.Config{Brokers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlt.Close()
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Encoder: file.JSON{},
+		DeadLetter: dlt, DeadLetterTopic: "dlt", MaxWait: 100 * time.Millisecond})
+	waitFor(t, "both committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == 2 })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	m := readTopic(t, addr, "dlt", 1)[0]
+	if headerValue(m, "x-bridge-stage") != "decode" || !strings.Contains(headerValue(m, "x-bridge-error"), "not a CloudEvent") ||
+		string(m.Key) != "k" || string(m.Value) != `{"plain":true}` {
+		t.Errorf("dead letter: key %q value %q headers %v", m.Key, m.Value, m.Headers)
+	}
+	if got := names(files(t, root)); !cmp.Equal(got, []string{"ev-0001.json"}) {
+		t.Errorf("files %v", got)
+	}
+}
+
+// TestNewChecks: New refuses incomplete or contradictory configurations.
+func TestNewChecks(t *testing.T) {
+	fs, _ := localFS(t)
+	ok := file.Config{Topic: "t", GroupID: "g", FS: fs, Encoder: file.JSON{}}
+	for _, c := range []struct {
+		name string
+		edit func(*file.Config)
+		want string
+	}{
+		{"no topic", func(c *file.Config) { c.Topic = "" }, "no topic"},
+		{"no group", func(c *file.Config) { c.GroupID = "" }, "no group id"},
+		{"no fs", func(c *file.Config) { c.FS = nil }, "no FS"},
+		{"no encoder", func(c *file.Config) { c.Encoder = nil }, "no encoder"},
+		{"dlt half", func(c *file.Config) { c.DeadLetterTopic = "d" }, "both DeadLetter and DeadLetterTopic"},
+		{"bad template", func(c *file.Config) { c.NameTemplate = "{{.ID" }, "name template"},
+		{"dir escapes", func(c *file.Config) { c.Dir = "../out" }, "unsafe file name"},
+		{"bad broker", func(c *file.Config) { c.Brokers = []string{"nohost"} }, "broker address"},
+		{"bad path", func(c *file.Config) { c.ControlNumberPath = "shipmentId" }, "must start with $"},
+		{"wild path", func(c *file.Config) { c.ControlNumberPath = "$.a[*]" }, "pick one value"},
+		{"retry", func(c *file.Config) { c.RetryMin, c.RetryMax = time.Second, time.Millisecond }, "RetryMax"},
+		{"suffix", func(c *file.Config) { c.DoneSuffix = "/x" }, "done suffix"},
+	} {
+		cfg := ok
+		c.edit(&cfg)
+		if _, err := file.New(cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+	if _, err := file.New(ok); err != nil {
+		t.Errorf("New(ok): %v", err)
+	}
+}
