@@ -84,10 +84,11 @@ func TestCorpus850And856IntoKafka(t *testing.T) {
 	}
 	defer em.Close()
 	log, _ := newLogger(os.Stderr, "warn", "text")
-	f, err := buildFlow(&config.Config{}, fc, em, led, log, nil)
+	f, closeFS, err := buildFlow(&config.Config{}, fc, em, led, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer closeFS()
 	sum, err := f.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)

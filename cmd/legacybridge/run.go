@@ -24,7 +24,6 @@ import (
 
 	"legacybridge"
 	"legacybridge/bridges"
-	"legacybridge/bridges/local"
 	"legacybridge/emitters/kafka"
 	"legacybridge/internal/config"
 	"legacybridge/internal/kafkabroker"
@@ -124,7 +123,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var flows []*legacybridge.Flow
 	var startErrs []error
 	for _, fc := range cfg.Flows {
-		f, err := buildFlow(cfg, fc, em, led, log, metrics)
+		f, closeFS, err := buildFlow(cfg, fc, em, led, log, metrics)
+		if closeFS != nil {
+			defer closeFS()
+		}
 		if err != nil {
 			startErrs = append(startErrs, fmt.Errorf("flow %s could not start: %w", fc.Name, err))
 			health.set(fc.Name, "failed: "+err.Error())
@@ -192,39 +194,48 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error,
 	return nil
 }
 
-func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led legacybridge.Ledger, log *slog.Logger, m *legacybridge.Metrics) (*legacybridge.Flow, error) {
+// buildFlow wires one flow; the returned func closes its transport.
+func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led legacybridge.Ledger, log *slog.Logger, m *legacybridge.Metrics) (*legacybridge.Flow, func() error, error) {
 	p, err := newParser(fc.Parser, log.With("flow", fc.Name))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mappers, err := newMappers(fc, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	l := fc.Source.Local
-	if seeded, err := l.Seed(); err != nil {
-		return nil, err
-	} else if seeded {
-		log.Info("demo drop folder seeded", "flow", fc.Name, "from", l.SeedFrom, "to", l.Dir)
+	d := fc.Source.Drop()
+	if d == nil {
+		return nil, nil, fmt.Errorf("no source configured")
 	}
-	lfs, err := local.Open(l.Dir)
+	dropFS, closeFS, err := openDrop(fc.Source, log.With("flow", fc.Name))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	poller := &bridges.Poller{
-		FS: lfs, Pattern: l.Pattern, MinAge: time.Duration(l.MinAge), DoneSuffix: l.DoneSuffix,
-		ProcessingDir: l.ProcessingDir, ArchiveDir: l.ArchiveDir, ErrorDir: l.ErrorDir,
-		MaxClaims: l.MaxFilesPerPoll, Logger: log.With("flow", fc.Name),
+		FS: dropFS, Pattern: d.Pattern, MinAge: time.Duration(d.MinAge), DoneSuffix: d.DoneSuffix,
+		ProcessingDir: d.ProcessingDir, ArchiveDir: d.ArchiveDir, ErrorDir: d.ErrorDir,
+		MaxClaims: d.MaxFilesPerPoll, Logger: log.With("flow", fc.Name),
+		Claim: bridges.ClaimMode(d.Claim), Archive: bridges.ArchiveAction(d.Archive),
+		Quarantine: bridges.QuarantineAction(d.Quarantine), Order: bridges.Order(d.Order),
+	}
+	if l, ok := led.(*ledger.Ledger); ok {
+		poller.Marks = l.Marks(fc.Name)
 	}
 	if err := poller.Validate(); err != nil {
-		return nil, err
+		closeFS()
+		return nil, nil, err
 	}
 	f := &legacybridge.Flow{
 		Name: fc.Name, EventSource: fc.EventSource, Topic: fc.Topic, DeadLetter: fc.DeadLetterTopic,
 		Files: poller, Parser: p, Mappers: mappers, Emitter: em, Ledger: led,
-		PollInterval: time.Duration(l.PollInterval), BatchSize: fc.BatchSize, Logger: log, Metrics: m,
+		PollInterval: time.Duration(d.PollInterval), BatchSize: fc.BatchSize, Logger: log, Metrics: m,
 	}
-	return f, f.Validate()
+	if err := f.Validate(); err != nil {
+		closeFS()
+		return nil, nil, err
+	}
+	return f, closeFS, nil
 }
 
 // healthState answers /healthz: every flow's status.
