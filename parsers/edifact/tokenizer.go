@@ -597,6 +597,18 @@ func (t *Tokenizer) build(seg *legacybridge.Segment, raw []byte, start int64, li
 		seg.Tag = s[:cuts[first]>>3]
 		seg.Elements = t.split(s, cuts[first:])
 	}
+	if len(text) != len(raw) && t.rel != 0 && len(seg.Tag) > 0 {
+		// A release character inside the tag: the tag is what was sent.
+		sent := make([]byte, 0, len(seg.Tag)+2)
+		for _, c := range raw[:t.rawIndex(raw, len(seg.Tag))] {
+			if t.cls[c]&clsBreak == 0 {
+				sent = append(sent, c)
+			}
+		}
+		if string(sent) != seg.Tag {
+			seg.Tag = string(sent)
+		}
+	}
 	var err error
 	if !validTag(seg.Tag) {
 		var msg string
