@@ -183,7 +183,7 @@ func (f *FS) watch(c *conn, wd *watchdog) {
 			return
 		case now := <-tick.C:
 			if wd.stalled(now, f.timeout) {
-				c.kill(fmt.Errorf("%w: the server sent no reply for %s", ErrUnreachable, f.timeout))
+				c.kill(fmt.Errorf("the server sent no reply for %s", f.timeout))
 				return
 			}
 		}
@@ -202,7 +202,7 @@ func (f *FS) keepalive(c *conn) {
 		case <-tick.C:
 		}
 		t := time.AfterFunc(f.timeout, func() {
-			c.kill(fmt.Errorf("%w: no reply to a keepalive within %s", ErrUnreachable, f.timeout))
+			c.kill(fmt.Errorf("no reply to a keepalive within %s", f.timeout))
 		})
 		_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
 		t.Stop()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"os"
 	"path"
 	"strings"
@@ -88,7 +89,8 @@ func (e sshdEnv) scratch(tb testing.TB) Config {
 
 // config is a key login rooted at SFTP_DIR.
 func (e sshdEnv) config(tb testing.TB) Config {
-	return Config{Addr: e.addr, User: e.user, PrivateKey: e.key, KnownHostsFile: e.knownHosts, Root: e.dir, Timeout: 10 * time.Second}
+	return Config{Addr: e.addr, User: e.user, PrivateKey: e.key, KnownHostsFile: e.knownHosts, Root: e.dir,
+		Timeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(tWriter{tb}, nil))}
 }
 
 func TestOpenSSHLogin(t *testing.T) {
@@ -123,6 +125,7 @@ func TestOpenSSHConformance(t *testing.T) {
 	t.Parallel()
 	e := openSSH(t)
 	t.Run("posix-rename", func(t *testing.T) {
+		t.Parallel()
 		f := mustNew(t, e.scratch(t))
 		bridgestest.TestFS(t, f)
 		c, err := f.connect(ctxT(t))
@@ -136,6 +139,7 @@ func TestOpenSSHConformance(t *testing.T) {
 	// OpenSSH refuses a plain rename onto an existing file: the fallback
 	// (remove, then rename) must still pass.
 	t.Run("plain rename", func(t *testing.T) {
+		t.Parallel()
 		f := mustNew(t, e.scratch(t))
 		f.noPosixRename = true
 		bridgestest.TestFS(t, f, bridgestest.ManyFiles(1100))

@@ -235,7 +235,7 @@ func (s *testServer) config(t *testing.T) Config {
 	}
 }
 
-func mustNew(t *testing.T, cfg Config) *FS {
+func mustNew(t testing.TB, cfg Config) *FS {
 	t.Helper()
 	f, err := New(cfg)
 	if err != nil {
@@ -245,7 +245,7 @@ func mustNew(t *testing.T, cfg Config) *FS {
 	return f
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
