@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkg/sftp"
 
@@ -29,7 +30,7 @@ type reader struct {
 	done chan struct{} // the copy goroutine has ended; err is set
 	err  error         // the transfer's error (nil: complete, or stopped by the caller)
 
-	eof       bool
+	eof       atomic.Bool // Read returned io.EOF
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,7 +92,7 @@ func (r *reader) copy(size int64, pw *io.PipeWriter) {
 func (r *reader) Read(p []byte) (int, error) {
 	n, err := r.pr.Read(p)
 	if err == io.EOF {
-		r.eof = true
+		r.eof.Store(true)
 	}
 	return n, err
 }
@@ -112,7 +113,7 @@ func (r *reader) Close() error {
 		switch {
 		case r.err != nil:
 			r.closeErr = r.err
-		case cancelled && !r.eof:
+		case cancelled && !r.eof.Load():
 			r.closeErr = fmt.Errorf("sftp: read %s on %s: %w", r.path, r.fs.server, context.Cause(r.ctx))
 		}
 	})
