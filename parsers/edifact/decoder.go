@@ -134,6 +134,7 @@ type Decoder struct {
 	cur      *Message
 	segsHint int
 	segSlab  []legacybridge.Segment
+	msgSlab  []Message // free messages
 	index    int
 	errs     []*ParseError
 }
@@ -150,6 +151,7 @@ type opener struct {
 func NewDecoder(r io.Reader) *Decoder {
 	d := &Decoder{segsHint: 16}
 	d.tok.reset(r)
+	d.tok.Warn = d.warn // set once: a method value allocates
 	return d
 }
 
@@ -169,7 +171,6 @@ func (d *Decoder) Decode() (*Message, error) {
 		return nil, io.EOF
 	}
 	d.tok.Name = d.Name
-	d.tok.Warn = d.warn
 	d.tok.MaxSegment = d.MaxSegment
 	d.tok.Charset = d.Charset
 	d.tok.StrictCharset = d.StrictCharset
@@ -181,7 +182,7 @@ func (d *Decoder) Decode() (*Message, error) {
 			if err == io.EOF {
 				return d.eof()
 			}
-			if !errors.As(err, &tokErr) {
+			if tokErr = asParseError(err); tokErr == nil {
 				tokErr = &ParseError{File: d.Name, Offset: d.tok.off, Line: d.tok.line, Segment: d.tok.num,
 					Tag: d.tok.tagOfLast(), Code: CodeUnspecified, Err: err, fatal: true}
 			}
@@ -221,6 +222,15 @@ func (d *Decoder) Decode() (*Message, error) {
 			return nil, d.takeErrs()
 		}
 	}
+}
+
+// asParseError returns the *ParseError in err, or nil.
+func asParseError(err error) *ParseError {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
 }
 
 func isHeader(tag string) bool { return tag == "UNB" || tag == "UNG" || tag == "UNH" }
@@ -583,7 +593,12 @@ func (d *Decoder) openMessage(seg *legacybridge.Segment, line int) {
 	if len(d.segSlab) < d.segsHint {
 		d.segSlab = make([]legacybridge.Segment, max(segSlabSize, d.segsHint))
 	}
-	d.cur = &Message{
+	if len(d.msgSlab) == 0 {
+		d.msgSlab = make([]Message, msgSlabSize)
+	}
+	d.cur = &d.msgSlab[0]
+	d.msgSlab = d.msgSlab[1:]
+	*d.cur = Message{
 		Envelope: env,
 		Segments: append(d.segSlab[:0], *seg),
 		Pos: legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
@@ -621,9 +636,12 @@ func (d *Decoder) openMessage(seg *legacybridge.Segment, line int) {
 	}
 }
 
-// Messages' segments are cut from a slab shared by neighbouring messages:
-// fewer allocations, the same bytes.
-const segSlabSize = 256
+// Messages and their segments are cut from slabs shared by neighbouring
+// messages: fewer allocations, the same bytes.
+const (
+	segSlabSize = 256
+	msgSlabSize = 32
+)
 
 // take ends the current message. Its segments keep only their own slots of
 // the slab (capacity = length, so appending to them never reaches the next
