@@ -301,8 +301,8 @@ func (t *Tokenizer) transcode(seg *legacybridge.Segment, raw []byte, mapped bool
 					encDone = true
 					off := offset(pos + bad)
 					e := t.errAt(off, line, seg.Number, tag, ErrEncoding, CodeInvalidChars,
-						"%s%02d is not valid %s (byte 0x%02X at byte offset %d): decoded as %s",
-						seg.Tag, ei+1, t.cs.name, c[bad], off, t.cs.fallback(v))
+						"%s is not valid %s (byte 0x%02X at byte offset %d): decoded as %s",
+						elemName(tag, ei+1), t.cs.name, c[bad], off, t.cs.fallback(v))
 					e.Element, e.Component = ei+1, ci+1
 					t.warn(e)
 				}
@@ -341,13 +341,37 @@ func (t *Tokenizer) repertoireErr(seg *legacybridge.Segment, tag string, line, e
 	switch {
 	case t.cs.allow != nil:
 		what = "outside the " + t.cs.level + " character set (" + t.cs.listed + ")"
-	case t.cs.level != "":
+	case validSyntaxID(t.cs.level):
 		what = "a control character, outside the " + t.cs.level + " character set"
+	case t.cs.level != "":
+		what = "a control character (syntax identifier " + quote(t.cs.level) + ")"
 	default:
 		what = "a control character"
 	}
 	e := t.errAt(off, line, seg.Number, tag, ErrRepertoire, CodeInvalidChars,
-		"%s%02d holds %s at byte offset %d, %s", seg.Tag, elem, shown, off, what)
+		"%s holds %s at byte offset %d, %s", elemName(tag, elem), shown, off, what)
 	e.Element, e.Component = elem, comp
 	return e
+}
+
+// elemName names data element i of a segment for messages: "FTX04", or
+// "data element 4" when the tag is not valid.
+func elemName(tag string, i int) string {
+	if tag == "" {
+		return "data element " + strconv.Itoa(i)
+	}
+	return tag + twoDigits(i)
+}
+
+// validSyntaxID reports a syntax identifier of 4 upper-case letters.
+func validSyntaxID(id string) bool {
+	if len(id) != 4 {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if id[i] < 'A' || id[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }

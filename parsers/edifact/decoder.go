@@ -90,7 +90,7 @@ type Message struct {
 // problem in the input is reported. A fatal error (the service characters
 // or segment boundaries can no longer be known: a bad UNA, data before the
 // first UNA/UNB, a segment over MaxSegment, an I/O error) is returned once,
-// then Decode returns io.EOF.
+// with the message it interrupted if any, then Decode returns io.EOF.
 type Decoder struct {
 	// Name is the input's name, used in errors and positions. Default "".
 	Name string
@@ -137,6 +137,7 @@ type Decoder struct {
 	msgSlab  []Message // free messages
 	index    int
 	errs     []*ParseError
+	dropped  int // problems past maxErrs in this step
 }
 
 // opener is where an envelope header (UNB, UNG) was read, for the errors
@@ -189,7 +190,11 @@ func (d *Decoder) Decode() (*Message, error) {
 			if tokErr.fatal {
 				d.add(tokErr)
 				d.done = true
-				d.cur = nil
+				if d.cur != nil {
+					// The message read so far, with its problems and the
+					// fatal error that ended it (which is not record-level).
+					return d.take(), d.takeErrs()
+				}
 				return nil, d.takeErrs()
 			}
 			if !validTag(seg.Tag) {
@@ -270,8 +275,17 @@ func (d *Decoder) stamp(e *ParseError) {
 	}
 }
 
+// maxErrs bounds the problems kept for one Decode step (one message, say):
+// the rest are counted and summed up in one last error, so garbage input
+// cannot grow memory without bound.
+const maxErrs = 1000
+
 func (d *Decoder) add(e *ParseError) {
 	d.stamp(e)
+	if len(d.errs) >= maxErrs && !e.fatal {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, e)
 }
 
@@ -316,6 +330,13 @@ func serviceTag(tag string) bool {
 }
 
 func (d *Decoder) takeErrs() error {
+	if d.dropped > 0 {
+		last := *d.errs[len(d.errs)-1]
+		last.Err = &cause{kind: errors.Unwrap(last.Err), msg: fmt.Sprintf("%d more problems after this one are not listed", d.dropped)}
+		last.Element, last.Component = 0, 0
+		d.errs = append(d.errs, &last)
+		d.dropped = 0
+	}
 	switch len(d.errs) {
 	case 0:
 		return nil

@@ -312,3 +312,19 @@ func TestTokenizerSyntax(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// Garbage cannot grow memory through errors: a step keeps maxErrs problems
+// and sums up the rest in one more.
+func TestErrorsBounded(t *testing.T) {
+	in := testUNB + "UNH+1+ORDERS:D:96A:UN'" + strings.Repeat("'", 5000) + "UNT+2+1'UNZ+1+REF1'"
+	res := decodeAll(t, []byte(in), "t.edi")
+	if len(res.msgs) != 1 || len(res.errs) != maxErrs+1 {
+		t.Fatalf("%d messages, %d errors; want 1 and %d", len(res.msgs), len(res.errs), maxErrs+1)
+	}
+	last := res.errs[maxErrs]
+	// 5000 empty segments (not kept in the message: UNT counts 2).
+	if !strings.HasSuffix(last.Error(), ": 4000 more problems after this one are not listed") || !errors.Is(last, ErrBadSegment) ||
+		last.Level != LevelMessage {
+		t.Errorf("last error %v", last)
+	}
+}
