@@ -24,7 +24,8 @@ const benchSize = 200 << 20
 // login each time, as a script would). ns/op and MB/s are the FS read alone.
 // Metrics: fs-MB/s; cli-MB/s and the ratio fs/cli; the same for the CLI
 // forced to aes128-gcm (cli-gcm-MB/s, fs/cli-gcm); peak-heap-MB during the
-// FS read; upload-MB/s of the FS.Create that made the file.
+// FS read and base-heap-MB just before it; upload-MB/s of the FS.Create
+// that made the file.
 //
 //	source /tmp/legacybridge-ci/sftp.env
 //	go test -run '^$' -bench OpenSSHRead -benchtime 3x ./bridges/sftp/
@@ -49,12 +50,13 @@ func BenchmarkOpenSSHRead(b *testing.B) {
 	// from transfer design.
 	cliCiphers := []string{"", "aes128-gcm@openssh.com"}
 	var fsTime time.Duration
+	var base uint64
 	cliTime := make([]time.Duration, len(cliCiphers))
 	var peak uint64
 	b.SetBytes(benchSize)
 	b.ResetTimer()
 	for range b.N {
-		stop := sampleHeap(&peak)
+		stop := sampleHeapFrom(&peak, &base)
 		start := time.Now()
 		r, err := f.Open(ctx, "big.bin")
 		if err != nil {
@@ -108,6 +110,7 @@ func BenchmarkOpenSSHRead(b *testing.B) {
 	b.ReportMetric(gcmRate, "cli-gcm-MB/s")
 	b.ReportMetric(fsRate/gcmRate, "fs/cli-gcm")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(base)/(1<<20), "base-heap-MB")
 	b.ReportMetric(upload, "upload-MB/s")
 }
 
@@ -209,9 +212,17 @@ func makeBenchFile(b *testing.B, f *FS, name string) float64 {
 }
 
 // sampleHeap records the largest HeapAlloc seen every few milliseconds until
-// the returned stop is called.
+// the returned stop is called, and the heap in use before (after a GC) in
+// base.
 func sampleHeap(peak *uint64) (stop func()) {
+	return sampleHeapFrom(peak, new(uint64))
+}
+
+func sampleHeapFrom(peak, base *uint64) (stop func()) {
 	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	*base = max(*base, before.HeapAlloc)
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
