@@ -116,6 +116,7 @@ type Decoder struct {
 	back     legacybridge.Segment // pushed back segment
 	hasBack  bool
 	backLine int
+	backErr  *ParseError // the pushed back segment's problem
 
 	env        Envelope // current interchange and group fields
 	inUNB      bool
@@ -212,13 +213,30 @@ func (d *Decoder) Decode() (*Message, error) {
 				continue
 			}
 			if !isHeader(seg.Tag) {
-				d.add(tokErr)
-				tokErr = nil
+				// A trailer's or data segment's problem belongs to the
+				// envelope open before it; a header's to the one it opens
+				// (stamped after handle).
+				d.stamp(tokErr)
 			}
 		}
+		before := len(d.errs)
 		msg := d.handle(seg, line)
-		if tokErr != nil {
-			d.add(tokErr) // a header's own problem belongs to the envelope it opened
+		switch {
+		case tokErr == nil:
+		case d.hasBack:
+			// seg ended the current message and was pushed back: its
+			// problem comes back with it.
+			tokErr.Level, tokErr.Interchange, tokErr.Group, tokErr.Message = 0, "", "", ""
+			d.backErr = tokErr
+		default:
+			// Stamped now for a header (the envelope it opened), before
+			// handle for other segments; listed before what handle found
+			// about the segment.
+			d.add(tokErr)
+			if n := len(d.errs); n > before+1 && d.errs[n-1] == tokErr {
+				copy(d.errs[before+1:], d.errs[before:n-1])
+				d.errs[before] = tokErr
+			}
 		}
 		if msg != nil {
 			return msg, d.takeErrs()
@@ -293,6 +311,10 @@ func (d *Decoder) read(seg *legacybridge.Segment) (int, error) {
 	if d.hasBack {
 		*seg = d.back
 		d.back, d.hasBack = legacybridge.Segment{}, false
+		if e := d.backErr; e != nil {
+			d.backErr = nil
+			return d.backLine, e
+		}
 		return d.backLine, nil
 	}
 	// Inside a message, read into the next free slot of its segments: a

@@ -328,3 +328,28 @@ func TestErrorsBounded(t *testing.T) {
 		t.Errorf("last error %v", last)
 	}
 }
+
+// A segment's own problem stays with it when it ends the message before
+// it: a header's goes to the envelope it opens, a trailer's to the one it
+// closes.
+func TestSegmentProblemFollowsSegment(t *testing.T) {
+	in := "UNB+UNOA:3+S+R+240115:1200+REF1'UNH+1+ORDERS:D:96A:UN'BGM+220'" + // no UNT
+		"UNH+2+ORDERS:D:96A:UN+x'UNT+2+2'" + // a lower-case letter in the UNH
+		"UNH+3+ORDERS:D:96A:UN'UNZ+2+REFx'" // no UNT, a lower-case letter in the UNZ
+	res := decodeAll(t, []byte(in), "t.edi", func(d *Decoder) { d.StrictCharset = true })
+	var got []string
+	for _, e := range res.errs {
+		got = append(got, errKey(e)+" "+e.Interchange+"/"+e.Message)
+	}
+	want := []string{
+		"trailer@4(UNH)/13/m REF1/1",
+		"repertoire@4(UNH)/21/m REF1/2",
+		"trailer@7(UNZ)/13/m REF1/3",
+		"repertoire@7(UNZ)/21/i REF1/",
+		"count@7(UNZ)/29/i REF1/",
+		"ref@7(UNZ)/28/i REF1/",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s\n%s", diff, strings.Join(errStrings(res.errs), "\n"))
+	}
+}
