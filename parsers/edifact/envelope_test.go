@@ -137,6 +137,8 @@ func TestFatalErrors(t *testing.T) {
 			`edifact: t.edi: segment 1 (UNA) at byte offset 0 (line 1): UNA5 (repetition separator) ':' is also UNA1 (component separator): service characters must be distinct`},
 		{"UNA space terminator", "UNA:+.?* UNB", ErrBadUNA,
 			`edifact: t.edi: segment 1 (UNA) at byte offset 0 (line 1): UNA6 (segment terminator) is a space`},
+		{"UNB without UNA, unknown separator", "UNB*UNOA=3*S*R*240115=1200*X~UNZ*0*X~", ErrBadUNA,
+			`edifact: t.edi: segment 1 (UNB) at byte offset 0 (line 1): UNB without UNA is followed by '*', not the default element separator "+" (or level B's "\x1d"): its service characters are unknown; the interchange needs a UNA`},
 		{"segment over the limit", testUNB + "UNH+1+" + strings.Repeat("X", 300) + "'", ErrBadSegment,
 			`edifact: t.edi: segment 2 at byte offset 44 (line 1): segment longer than 256 bytes (no segment terminator "'" within them): "UNH+1+XXXXXXXXXXXXXX"...`},
 	}
@@ -351,5 +353,25 @@ func TestSegmentProblemFollowsSegment(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s\n%s", diff, strings.Join(errStrings(res.errs), "\n"))
+	}
+}
+
+// Line breaks anywhere after the first UNA, also inside the tags UNA and
+// UNB of a later interchange whose service characters differ: the same
+// segments.
+func TestWrappedInterchangeHeaders(t *testing.T) {
+	base := "UNA=*.! ~UNB*UNOA=3*S*R*240115=1200*A~UNH*1*X=D=1=UN~FTX*A=B*C!~D~UNT*3*1~UNZ*1*A~" +
+		"UNA:+.? 'UNB+UNOA:3+S+R+240115:1200+B'UNH+1+X:D:1:UN'UNT+2+1'UNZ+1+B'" +
+		"UNB+UNOA:3+S+R+240115:1200+C'UNH+1+X:D:1:UN'FTX+A:B+C?'D'UNT+3+1'UNZ+1+C'"
+	ref := segmentValues(t, []byte(base))
+	una2 := strings.Index(base, "UNA:")
+	for i := 9; i < len(base); i++ {
+		if i >= una2+3 && i < una2+9 {
+			continue // inside the second UNA's service characters
+		}
+		in := base[:i] + "\r\n" + base[i:]
+		if got := segmentValues(t, []byte(in)); !cmp.Equal(ref, got) {
+			t.Fatalf("break after byte %d:\n%s", i, cmp.Diff(ref, got))
+		}
 	}
 }

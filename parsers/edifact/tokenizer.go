@@ -276,21 +276,16 @@ func (t *Tokenizer) next(seg *legacybridge.Segment) error {
 	}
 	t.lastUNZ = false
 	start, line := t.off, t.line
-	b, _ := t.br.Peek(4)
-	head := func(tag string) bool {
-		return len(b) >= 3 && string(b[:3]) == tag && (len(b) == 3 || !isAlnum(b[3]))
-	}
+	tag, tagLen, after := t.peekHead()
 	switch {
-	case head("UNA"):
-		return t.readUNA(seg, start, line)
-	case head("UNB"):
-		after := byte(0)
-		if len(b) > 3 {
-			after = b[3]
+	case tag == "UNA":
+		return t.readUNA(seg, start, line, tagLen)
+	case tag == "UNB":
+		if err := t.unbDelims(after, start, line); err != nil {
+			return err
 		}
-		t.unbDelims(after, start, line)
 	case !t.have:
-		if !head("UNH") {
+		if tag != "UNH" {
 			b, _ := t.br.Peek(quoteMax + 1)
 			return t.fatalAt(start, line, t.num+1, "", ErrNoInterchange, CodeMissing,
 				"input does not start with an EDIFACT interchange (UNA or UNB): found %s", quote(b))
@@ -745,22 +740,49 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
 
-// unaLen is the length of a service string advice: "UNA" and six characters.
-const unaLen = 9
+// peekHead looks at the start of the next segment for the tags that set
+// service characters (UNA, UNB, UNH at the start of input). It returns the
+// tag when it is one of those and followed by a character that is not a
+// letter or digit (or by the end of input), how many bytes the tag takes
+// (line breaks inside a wrapped tag included), and the first byte after
+// the tag that is not a line break (0 at the end of input).
+func (t *Tokenizer) peekHead() (tag string, n int, after byte) {
+	b, _ := t.br.Peek(16)
+	var got [3]byte
+	k := 0
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			continue
+		}
+		if k == 3 {
+			if isAlnum(c) {
+				return "", 0, 0
+			}
+			return string(got[:]), n, c
+		}
+		got[k] = c
+		k++
+		n = i + 1
+	}
+	if k == 3 && len(b) < 16 {
+		return string(got[:]), n, 0
+	}
+	return "", 0, 0
+}
 
 // readUNA reads a service string advice and sets the delimiters from it.
-func (t *Tokenizer) readUNA(seg *legacybridge.Segment, start int64, line int) error {
+func (t *Tokenizer) readUNA(seg *legacybridge.Segment, start int64, line int, tagLen int) error {
 	t.num++
 	num := t.num
 	t.segLine = line
-	b, _ := t.br.Peek(unaLen)
+	b, _ := t.br.Peek(tagLen + 6)
 	bad := func(format string, args ...any) error {
 		return t.fatalAt(start, line, num, "UNA", ErrBadUNA, CodeServiceChar, format, args...)
 	}
-	if len(b) < unaLen {
-		return bad("service string advice is %d characters, want 6 after \"UNA\": %s", len(b)-3, quote(b))
+	if len(b) < tagLen+6 {
+		return bad("service string advice is %d characters, want 6 after \"UNA\": %s", len(b)-tagLen, quote(b))
 	}
-	chars := [6]byte(b[3:unaLen])
+	chars := [6]byte(b[tagLen:])
 	names := [6]string{"UNA1 (component separator)", "UNA2 (element separator)", "UNA3 (decimal mark)",
 		"UNA4 (release character)", "UNA5 (repetition separator)", "UNA6 (segment terminator)"}
 	for i, c := range chars {
@@ -787,8 +809,9 @@ func (t *Tokenizer) readUNA(seg *legacybridge.Segment, start int64, line int) er
 		t.warn(t.errAt(start, line, num, "UNA", ErrBadUNA, CodeServiceChar,
 			"UNA3 (decimal mark) %q is neither \".\" nor \",\"", chars[2]))
 	}
-	t.br.Discard(unaLen)
-	t.off += unaLen
+	t.line += bytes.Count(b[:tagLen], []byte{'\n'})
+	t.br.Discard(tagLen + 6)
+	t.off += int64(tagLen + 6)
 	if chars[5] == '\n' {
 		t.line++
 	}
@@ -814,7 +837,7 @@ func (t *Tokenizer) readUNA(seg *legacybridge.Segment, start int64, line int) er
 // unbDelims picks the delimiters for a UNB: its UNA's, else the defaults of
 // its syntax level, told by the character after "UNB" (the syntax
 // identifier inside the UNB cannot be read before the UNB is split).
-func (t *Tokenizer) unbDelims(after byte, start int64, line int) {
+func (t *Tokenizer) unbDelims(after byte, start int64, line int) error {
 	switch {
 	case t.unaPending:
 		t.unaPending = false
@@ -822,9 +845,13 @@ func (t *Tokenizer) unbDelims(after byte, start int64, line int) {
 	case after == defaultsB.Element[0]:
 		t.setDelims(defaultsB, true)
 		t.fromUNA = false
-	case after == defaultsA.Element[0] || !t.have || !t.fromUNA || after != t.elem:
+	case after == defaultsA.Element[0] || after == 0 || after == defaultsA.Segment[0]:
 		t.setDelims(defaultsA, false)
 		t.fromUNA = false
+	case !t.have || !t.fromUNA || after != t.elem:
+		return t.fatalAt(start, line, t.num+1, "UNB", ErrBadUNA, CodeServiceChar,
+			"UNB without UNA is followed by %q, not the default element separator %q (or level B's %q): its service characters are unknown; the interchange needs a UNA",
+			after, defaultsA.Element, defaultsB.Element)
 	default:
 		// A UNB without UNA written with the previous interchange's UNA
 		// characters: take them (the standard says defaults, which would
@@ -834,6 +861,7 @@ func (t *Tokenizer) unbDelims(after byte, start int64, line int) {
 			"UNB without UNA uses the element separator %q of the previous interchange's UNA, not the default %q: read with that UNA's service characters",
 			t.delims.Element, defaultsA.Element))
 	}
+	return nil
 }
 
 // configure reads the syntax identifier and version of a UNB, sets the
