@@ -168,7 +168,9 @@ type ParseError struct {
 	Code Code
 	// Level is the envelope the error belongs to; Interchange, Group and
 	// Message are the control references of the envelopes open at the
-	// fault (UNB 0020, UNG 0048, UNH 0062), "" when none.
+	// fault (UNB 0020, UNG 0048, UNH 0062), "" when none. The Decoder sets
+	// them; a Tokenizer used on its own leaves them unset (but for its
+	// warnings about a UNB).
 	Level                       Level
 	Interchange, Group, Message string
 
