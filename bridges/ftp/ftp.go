@@ -52,9 +52,11 @@
 // LIST listing stays minute-precise.
 //
 // Symbolic links (MLSD type OS.unix=symlink or OS.unix=slink, LIST type 'l')
-// and other non-plain entries are Special. Stat, like os.Stat, follows links:
-// it uses MLST when offered, else SIZE and MDTM (and CWD for folders, whose
-// time is then unknown: zero).
+// and other non-plain entries are Special in listings, so the poller never
+// picks one up. Stat uses MLST when offered, else SIZE and MDTM (which follow
+// links) and CWD for folders (whose time is then unknown: zero). What MLST
+// says of a link is up to the server: proftpd describes a link to a file as
+// type=file with the link's own size and time.
 //
 // # Transfers
 //
@@ -393,7 +395,7 @@ func (f *FS) List(ctx context.Context, dir string) ([]bridges.Entry, error) {
 	return out, err
 }
 
-// Stat describes name, following symbolic links.
+// Stat describes name (see the package documentation for links).
 func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
 	clean, err := f.clean("stat", name)
 	if err != nil {

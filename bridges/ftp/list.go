@@ -417,8 +417,8 @@ func replyLine(raw, code string) (string, bool) {
 	return "", false
 }
 
-// stat describes p (following links): by MLST when offered, else by SIZE and
-// MDTM, or CWD for a folder.
+// stat describes p: by MLST when offered, else by SIZE and MDTM, or CWD for
+// a folder.
 func (s *conn) stat(p string) (bridges.Entry, error) {
 	if s.mlst {
 		s.cap.start()

@@ -56,6 +56,10 @@ func (r *reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
+	if r.s.ctx.Err() != nil { // data already buffered must not hide it
+		r.fail(r.s.fail(fmt.Sprintf("download %s (after %d bytes)", r.path, r.n), context.Cause(r.s.ctx)))
+		return 0, r.err
+	}
 	n, err := r.resp.Read(p)
 	r.n += int64(n)
 	switch {
