@@ -23,7 +23,9 @@
 //
 // Only passive mode is used (EPSV, or PASV with DisableEPSV), and the data
 // connection always goes to the control connection's address, whatever
-// address a PASV reply names. With TLS the data channel is encrypted too
+// address a PASV reply names. A data command the server answers with 425
+// (typically: no passive port free) is sent again, up to 4 times over about
+// 3.5 s. With TLS the data channel is encrypted too
 // (PROT P) and resumes the control channel's TLS session, which most servers
 // require.
 //

@@ -53,8 +53,12 @@ func (s *conn) list(p string) ([]bridges.Entry, error) {
 		es = fromLIST(raw)
 		// LIST of a file lists that file: tell it from a folder holding
 		// only an entry of its own name.
-		if len(es) == 1 && !es[0].isDir && es[0].name == path.Base(p) && s.sc.ChangeDir(p) != nil {
-			return nil, fmt.Errorf("ftp: list %s on %s: not a folder", p, s.f.server)
+		if len(es) == 1 && !es[0].isDir && es[0].name == path.Base(p) {
+			if err := s.sc.ChangeDir(p); isReply(err) {
+				return nil, fmt.Errorf("ftp: list %s on %s: not a folder", p, s.f.server)
+			} else if err != nil {
+				return nil, s.fail("list "+p, err)
+			}
 		}
 	}
 	listedAt := s.f.mtimes.timeNow()
@@ -502,11 +506,8 @@ func (s *conn) statByListing(p string) (bridges.Entry, error) {
 
 // mkdirAll creates p and its missing parents.
 func (s *conn) mkdirAll(p string) error {
-	if s.sc.ChangeDir(p) == nil {
-		return nil
-	}
-	if s.broken != nil {
-		return s.fail("mkdir "+p, s.broken)
+	if err := s.sc.ChangeDir(p); err == nil || !isReply(err) {
+		return s.fail("mkdir "+p, err)
 	}
 	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	cur := ""

@@ -32,6 +32,7 @@ type ftpProxy struct {
 	cmds     []string
 	viaData  bool  // route data connections through a data proxy
 	cutAfter int64 // >= 0: cut the next data connection after this many bytes from the server
+	refuse   int   // replace this many passive (229/227) replies with 425
 	conns    map[net.Conn]bool
 	wg       sync.WaitGroup
 }
@@ -146,8 +147,15 @@ func (p *ftpProxy) control(client net.Conn) {
 		}
 		p.mu.Lock()
 		via := p.viaData
+		refuse := p.refuse > 0 && (strings.HasPrefix(line, "229 ") || strings.HasPrefix(line, "227 "))
+		if refuse {
+			p.refuse--
+		}
 		p.mu.Unlock()
-		if via {
+		switch {
+		case refuse:
+			line = "425 Unable to open a passive port (refused by the test proxy)\r\n"
+		case via:
 			line = p.rewrite(line)
 		}
 		if _, err := io.WriteString(client, line); err != nil {
@@ -395,6 +403,9 @@ func TestReconnect(t *testing.T) {
 func TestManyFilesListing(t *testing.T) {
 	const n = 5000
 	e := ftpd(t)
+	if testing.Short() {
+		t.Skip("writes 5,000 files (about 20 s); runs without -short")
+	}
 	cfg := scratch(t, e.plain())
 	mlsd := newFS(t, cfg)
 	ctx := ctxT(t)
@@ -500,4 +511,62 @@ func TestManyFilesListing(t *testing.T) {
 		t.Errorf("second listing sent %v (%d commands); want one LIST and at most 9 MDTM", second, total)
 	}
 	t.Logf("first listing: %v; second listing: %v", first, second)
+}
+
+// TestPassiveRefused: a server that answers EPSV and PASV with 425 (its
+// passive port range is busy) gets the data command again shortly after, for
+// listings, downloads and uploads; the connection, which jlaffaye/ftp has
+// switched to PASV for good, is not reused.
+func TestPassiveRefused(t *testing.T) {
+	f, p := proxied(t, nil)
+	ctx := ctxT(t)
+	put(t, f, "a.edi", []byte("content a"))
+	for _, op := range []struct {
+		name string
+		run  func() error
+	}{
+		{"List", func() error { _, err := f.List(ctx, ""); return err }},
+		{"Open", func() error {
+			if got := get(t, f, "a.edi"); string(got) != "content a" {
+				return fmt.Errorf("read %q", got)
+			}
+			return nil
+		}},
+		{"Create", func() error {
+			put(t, f, "b.edi", []byte("content b"))
+			if got := get(t, f, "b.edi"); string(got) != "content b" {
+				return fmt.Errorf("read back %q", got)
+			}
+			return nil
+		}},
+	} {
+		p.mu.Lock()
+		p.refuse = 3 // EPSV, then PASV twice
+		p.mu.Unlock()
+		before := len(p.commands())
+		if err := op.run(); err != nil {
+			t.Errorf("%s with the first 3 passive replies refused: %v", op.name, err)
+		}
+		cmds := strings.Join(p.commands()[before:], " ")
+		if n := strings.Count(cmds, "PASV"); n < 3 {
+			t.Errorf("%s: commands %q; want EPSV, then PASV until one is accepted", op.name, cmds)
+		}
+		f.mu.Lock()
+		idle := len(f.idle)
+		f.mu.Unlock()
+		if op.name == "List" && idle != 0 {
+			t.Errorf("the connection that lost EPSV went back to the pool")
+		}
+	}
+	// Refused more often than the retries: the 425 is reported.
+	p.mu.Lock()
+	p.refuse = 100
+	p.mu.Unlock()
+	_, err := f.List(ctx, "")
+	if err == nil || !strings.Contains(err.Error(), "425") || !strings.Contains(err.Error(), "passive ports") {
+		t.Errorf("List with every passive reply refused = %v; want the 425 and what to check", err)
+	}
+	p.mu.Lock()
+	p.refuse = 0
+	p.mu.Unlock()
 }
