@@ -33,6 +33,7 @@ type ftpProxy struct {
 	viaData  bool  // route data connections through a data proxy
 	cutAfter int64 // >= 0: cut the next data connection after this many bytes from the server
 	refuse   int   // replace this many passive (229/227) replies with 425
+	hideMLST bool  // leave MLST out of FEAT replies (like vsftpd)
 	conns    map[net.Conn]bool
 	wg       sync.WaitGroup
 }
@@ -151,8 +152,11 @@ func (p *ftpProxy) control(client net.Conn) {
 		if refuse {
 			p.refuse--
 		}
+		hide := p.hideMLST
 		p.mu.Unlock()
 		switch {
+		case hide && strings.HasPrefix(line, " MLST"):
+			continue
 		case refuse:
 			line = "425 Unable to open a passive port (refused by the test proxy)\r\n"
 		case via:
@@ -569,4 +573,47 @@ func TestPassiveRefused(t *testing.T) {
 	p.mu.Lock()
 	p.refuse = 0
 	p.mu.Unlock()
+}
+
+// TestNoMLSD: against a server without MLSD (here: the proxy hides MLST in
+// FEAT, as vsftpd offers none) the FS learns it on the first login, dials
+// again so that it lists with "LIST -a" (dot files included: the temporary
+// files of Create), and gets exact times by MDTM.
+func TestNoMLSD(t *testing.T) {
+	f, p := proxied(t, nil)
+	p.mu.Lock()
+	p.hideMLST = true
+	p.mu.Unlock()
+	ctx := ctxT(t)
+	w, err := f.Create(ctx, "a.edi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("abc"))
+	es, err := f.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Name != ".a.edi.legacybridge-tmp" {
+		t.Errorf("List while writing = %+v; want the temporary (dot) file", es)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	es, err = f.List(ctx, "")
+	if err != nil || len(es) != 1 || es[0].Name != "a.edi" || es[0].Size != 3 {
+		t.Fatalf("List = %+v, %v; want a.edi of 3 bytes", es, err)
+	}
+	st, err := f.Stat(ctx, "a.edi")
+	if err != nil || !st.ModTime.Equal(es[0].ModTime) || st.Size != 3 {
+		t.Errorf("Stat = %+v, %v; want the listing's exact time %v", st, err, es[0].ModTime)
+	}
+	f.mu.Lock()
+	learnt := f.noMLST
+	f.mu.Unlock()
+	cmds := strings.Join(p.commands(), "\n")
+	if !learnt || !strings.Contains(cmds, "LIST -a ") || strings.Contains(cmds, "MLSD") || strings.Contains(cmds, "MLST") ||
+		!strings.Contains(cmds, "MDTM ") {
+		t.Errorf("learnt no MLSD: %v; commands:\n%s", learnt, cmds)
+	}
 }
