@@ -385,3 +385,36 @@ func heapPeak(t testing.TB, r io.Reader) (inuse, sys uint64, n int) {
 	}
 	return inuse, sys, n
 }
+
+// BenchmarkTokenizerVsX12 times the two tokenizers alone (no envelopes)
+// over the equivalent streams in the same run; "x-x12" is EDIFACT's time
+// per byte over X12's.
+func BenchmarkTokenizerVsX12(b *testing.B) {
+	ed := benchData(b, genORDERSStream(benchMessages))
+	x := benchData(b, gen850Stream(benchMessages))
+	b.SetBytes(int64(len(ed)))
+	var tEd, tX time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		tok := NewTokenizer(bytes.NewReader(ed))
+		for {
+			if _, err := tok.NextSegment(); err != nil {
+				break
+			}
+		}
+		t1 := time.Now()
+		xt := x12.NewTokenizer(bytes.NewReader(x))
+		for {
+			if _, err := xt.NextSegment(); err != nil {
+				break
+			}
+		}
+		tEd += t1.Sub(t0)
+		tX += time.Since(t1)
+	}
+	edRate := float64(len(ed)) * float64(b.N) / 1e6 / tEd.Seconds()
+	xRate := float64(len(x)) * float64(b.N) / 1e6 / tX.Seconds()
+	b.ReportMetric(edRate, "edifact-MB/s")
+	b.ReportMetric(xRate, "x12-MB/s")
+	b.ReportMetric(xRate/edRate, "x-x12")
+}

@@ -3,7 +3,9 @@ package edifact
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"sort"
 	"strconv"
 
 	"legacybridge"
@@ -47,7 +49,7 @@ type Envelope struct {
 	InterchangeSegment int        `json:"-"`                 // segment number of the UNB (0: none)
 	GroupSegment       int        `json:"-"`                 // segment number of the UNG (0: none)
 
-	unb, ung legacybridge.Segment // as read, passwords emptied: for Record's envelope map
+	unb, ung *legacybridge.Segment // as read, passwords emptied, shared: for Record's envelope map
 }
 
 // Version is the message's version as "D:96A:UN" (UNH S009 0052:0054:0051).
@@ -559,16 +561,15 @@ func (d *Decoder) openInterchange(seg *legacybridge.Segment, line int) {
 	}
 }
 
-// withoutPassword returns seg with element i (a password) emptied, sharing
-// nothing it changes with seg.
-func withoutPassword(seg legacybridge.Segment, i int) legacybridge.Segment {
-	if len(seg.Elements) < i {
-		return seg
+// withoutPassword returns a copy of seg with element i (a password)
+// emptied, sharing nothing it changes with seg.
+func withoutPassword(seg legacybridge.Segment, i int) *legacybridge.Segment {
+	if len(seg.Elements) >= i {
+		elems := append([]legacybridge.Element(nil), seg.Elements...)
+		elems[i-1] = legacybridge.Element{{""}}
+		seg.Elements = elems
 	}
-	elems := append([]legacybridge.Element(nil), seg.Elements...)
-	elems[i-1] = legacybridge.Element{{""}}
-	seg.Elements = elems
-	return seg
+	return &seg
 }
 
 func (d *Decoder) openGroup(seg *legacybridge.Segment, line int) {
@@ -599,8 +600,8 @@ func (d *Decoder) openGroup(seg *legacybridge.Segment, line int) {
 	if ref := d.env.GroupRef; ref != "" && d.inUNB {
 		if prev, ok := d.groupRefs.add(ref, seg.Number); !ok {
 			d.warnAt(seg, line, LevelGroup, 5, ErrDuplicateRef, CodeDuplicate,
-				"UNG05 (0048) %q is already the reference of the functional group at segment %d in %s",
-				ref, prev, named("interchange", "", d.env.ControlRef))
+				"UNG05 (0048) %q is already the reference of %s in %s",
+				ref, prev.describe("functional group"), named("interchange", "", d.env.ControlRef))
 		}
 	}
 }
@@ -610,7 +611,7 @@ func (d *Decoder) closeGroup() {
 	d.env.GroupID, d.env.GroupSender, d.env.GroupRecipient = "", "", ""
 	d.env.GroupRef, d.env.GroupAgency, d.env.GroupVersion, d.env.GroupRelease = "", "", "", ""
 	d.env.GroupSegment = 0
-	d.env.ung = legacybridge.Segment{}
+	d.env.ung = nil
 }
 
 // warnAt reports a warning at seg.
@@ -620,19 +621,6 @@ func (d *Decoder) warnAt(seg *legacybridge.Segment, line int, level Level, elem 
 }
 
 func (d *Decoder) openMessage(seg *legacybridge.Segment, line int) {
-	env := d.env
-	c := func(e, i int) string { return seg.Element(e).Component(i) }
-	env.MessageRef = c(1, 1)
-	env.MessageType, env.MessageVersion, env.MessageRelease, env.MessageAgency, env.AssociationCode =
-		c(2, 1), c(2, 2), c(2, 3), c(2, 4), c(2, 5)
-	env.CommonAccessRef = c(3, 1)
-	if !d.inUNB {
-		// Messages without an interchange: the delimiters the tokenizer
-		// used, no interchange fields.
-		env = Envelope{MessageRef: env.MessageRef, MessageType: env.MessageType, MessageVersion: env.MessageVersion,
-			MessageRelease: env.MessageRelease, MessageAgency: env.MessageAgency, AssociationCode: env.AssociationCode,
-			CommonAccessRef: env.CommonAccessRef, Delimiters: d.tok.delims, Charset: d.tok.cs.name}
-	}
 	if len(d.segSlab) < d.segsHint {
 		d.segSlab = make([]legacybridge.Segment, max(segSlabSize, d.segsHint))
 	}
@@ -641,12 +629,23 @@ func (d *Decoder) openMessage(seg *legacybridge.Segment, line int) {
 	}
 	d.cur = &d.msgSlab[0]
 	d.msgSlab = d.msgSlab[1:]
-	*d.cur = Message{
-		Envelope: env,
-		Segments: append(d.segSlab[:0], *seg),
-		Pos: legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
-			Tag: "UNH", Index: d.index},
+	d.cur.Segments = append(d.segSlab[:0], *seg)
+	d.cur.Pos = legacybridge.Position{File: d.Name, Offset: seg.Offset, Line: line, Segment: seg.Number,
+		Tag: "UNH", Index: d.index}
+	// The envelope is written in place: it is large, and copies of it cost.
+	env := &d.cur.Envelope
+	if d.inUNB {
+		*env = d.env
+	} else {
+		// Messages without an interchange: the delimiters the tokenizer
+		// used, no interchange fields.
+		*env = Envelope{Delimiters: d.tok.delims, Charset: d.tok.cs.name}
 	}
+	s009 := seg.Element(2)
+	env.MessageRef = seg.Element(1).Value()
+	env.MessageType, env.MessageVersion, env.MessageRelease, env.MessageAgency, env.AssociationCode =
+		s009.Component(1), s009.Component(2), s009.Component(3), s009.Component(4), s009.Component(5)
+	env.CommonAccessRef = seg.Element(3).Value()
 	d.index++
 	switch {
 	case !d.inUNB:
@@ -673,8 +672,8 @@ func (d *Decoder) openMessage(seg *legacybridge.Segment, line int) {
 	if ref := env.MessageRef; ref != "" && d.inUNB {
 		if prev, ok := d.msgRefs.add(ref, seg.Number); !ok {
 			d.warnAt(seg, line, LevelMessage, 1, ErrDuplicateRef, CodeDuplicate,
-				"UNH01 (0062) %q is already the reference of the message at segment %d in %s",
-				ref, prev, named("interchange", "", env.ControlRef))
+				"UNH01 (0062) %q is already the reference of %s in %s",
+				ref, prev.describe("message"), named("interchange", "", env.ControlRef))
 		}
 	}
 }
@@ -739,14 +738,33 @@ func allDigits(s string) bool {
 	return true
 }
 
-// maxRefs bounds the references remembered per interchange for the
-// duplicate check; later ones are not checked.
-const maxRefs = 1 << 14
+// Bounds of refs, whatever the number of references in an interchange.
+const (
+	maxRefs = 1 << 14 // references kept in the map; later ones are not checked
+	maxRuns = 1 << 12 // runs of consecutive numbers kept
+)
 
 // refs remembers the references used in an interchange (UNH 0062, UNG
-// 0048) with the segment that used them, up to maxRefs.
+// 0048) to find duplicates. References compare exactly ("01" is not "1"),
+// so a reference of digits is its value and its length. Those are kept as
+// runs of consecutive values of one length with the segments that used
+// them (the usual 1, 2, 3, ... is one run, extended in constant time);
+// other references as a 64-bit hash in a map: no allocation and nothing for
+// the garbage collector to scan, at the cost of a false duplicate with
+// odds of about 1 in 10^11 for a full map. Memory is bounded: at most
+// maxRuns runs and maxRefs hashes; later references are not checked.
 type refs struct {
-	seen map[string]int
+	runs []refRun // sorted by (length, lo), disjoint
+	tail int      // the run extended last
+	seed maphash.Seed
+	seen map[uint64]int32
+}
+
+// refRun is the values lo..hi of length digits, used by segments first..last.
+type refRun struct {
+	length      int
+	lo, hi      uint64
+	first, last int
 }
 
 func (r *refs) reset() {
@@ -754,20 +772,95 @@ func (r *refs) reset() {
 		r.seen = nil
 	}
 	clear(r.seen)
+	r.runs, r.tail = r.runs[:0], 0
 }
 
 // add records ref as used at segment seg. When it was used before, it
-// returns that segment and false.
-func (r *refs) add(ref string, seg int) (int, bool) {
-	if prev, ok := r.seen[ref]; ok {
-		return prev, false
-	}
-	if len(r.seen) >= maxRefs {
-		return 0, true
+// returns where (the segment, or a range of segments when only that is
+// known) and false.
+func (r *refs) add(ref string, seg int) (used, bool) {
+	if v, ok := refValue(ref); ok {
+		return r.addNum(len(ref), v, seg)
 	}
 	if r.seen == nil {
-		r.seen = make(map[string]int)
+		r.seed = maphash.MakeSeed()
+		r.seen = make(map[uint64]int32)
 	}
-	r.seen[string([]byte(ref))] = seg // not a substring of the segment arena
-	return 0, true
+	h := maphash.String(r.seed, ref)
+	if prev, ok := r.seen[h]; ok {
+		return used{seg: int(prev)}, false
+	}
+	if len(r.seen) < maxRefs {
+		r.seen[h] = int32(min(seg, 1<<31-1))
+	}
+	return used{}, true
+}
+
+func (r *refs) addNum(length int, v uint64, seg int) (used, bool) {
+	less := func(a refRun, length int, v uint64) bool { return a.length < length || a.length == length && a.hi < v }
+	// The usual case: the number after the last one.
+	if r.tail < len(r.runs) {
+		t := &r.runs[r.tail]
+		if t.length == length && v == t.hi+1 && (r.tail+1 == len(r.runs) || less(refRun{length: length, hi: v}, r.runs[r.tail+1].length, r.runs[r.tail+1].lo)) {
+			t.hi, t.last = v, seg
+			return used{}, true
+		}
+	}
+	i := sort.Search(len(r.runs), func(i int) bool { return !less(r.runs[i], length, v) })
+	if i < len(r.runs) && r.runs[i].length == length && r.runs[i].lo <= v {
+		run := r.runs[i]
+		switch {
+		case run.lo == run.hi:
+			return used{seg: run.first}, false
+		case v == run.lo:
+			return used{seg: run.first}, false
+		case v == run.hi:
+			return used{seg: run.last}, false
+		}
+		return used{seg: run.first, segHi: run.last}, false
+	}
+	if i > 0 && r.runs[i-1].length == length && r.runs[i-1].hi+1 == v {
+		r.runs[i-1].hi, r.runs[i-1].last = v, seg
+		r.tail = i - 1
+		return used{}, true
+	}
+	if len(r.runs) >= maxRuns {
+		return used{}, true
+	}
+	r.runs = append(r.runs, refRun{})
+	copy(r.runs[i+1:], r.runs[i:])
+	r.runs[i] = refRun{length: length, lo: v, hi: v, first: seg, last: seg}
+	r.tail = i
+	return used{}, true
+}
+
+// refValue is the value of a reference of 1 to 19 digits.
+func refValue(ref string) (uint64, bool) {
+	if ref == "" || len(ref) > 19 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// used says where a reference was used before: at segment seg, or by one
+// of the segments between seg and segHi when only a range is known.
+type used struct {
+	seg, segHi int
+}
+
+// describe names the earlier user: "the message at segment 3" or "a
+// message between segments 20000 and 40000".
+func (u used) describe(what string) string {
+	if u.segHi > u.seg {
+		return "a " + what + " between segments " + strconv.Itoa(u.seg) + " and " + strconv.Itoa(u.segHi)
+	}
+	return "the " + what + " at segment " + strconv.Itoa(u.seg)
 }

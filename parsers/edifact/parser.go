@@ -105,8 +105,12 @@ func (m *Message) record(env map[string]string) legacybridge.Record {
 // putOuter puts the interchange and group fields, the charset and the
 // service characters into m, leaving out empty values.
 func putOuter(m map[string]string, e *Envelope) {
-	putSegment(m, "unb", e.unb, 6)
-	putSegment(m, "ung", e.ung, 8)
+	if e.unb != nil {
+		putSegment(m, "unb", *e.unb, 6)
+	}
+	if e.ung != nil {
+		putSegment(m, "ung", *e.ung, 8)
+	}
 	put := func(k, v string) {
 		if v != "" {
 			m[k] = v

@@ -748,6 +748,9 @@ func isAlnum(c byte) bool {
 // the tag that is not a line break (0 at the end of input).
 func (t *Tokenizer) peekHead() (tag string, n int, after byte) {
 	b, _ := t.br.Peek(16)
+	if len(b) < 3 || b[0] != 'U' {
+		return "", 0, 0 // the usual case: a data segment
+	}
 	var got [3]byte
 	k := 0
 	for i, c := range b {
@@ -758,16 +761,33 @@ func (t *Tokenizer) peekHead() (tag string, n int, after byte) {
 			if isAlnum(c) {
 				return "", 0, 0
 			}
-			return string(got[:]), n, c
+			return headTag(got), n, c
 		}
 		got[k] = c
 		k++
 		n = i + 1
 	}
 	if k == 3 && len(b) < 16 {
-		return string(got[:]), n, 0
+		return headTag(got), n, 0
 	}
 	return "", 0, 0
+}
+
+// headTag returns the tag constant for UNA, UNB and UNH (no allocation),
+// else "".
+func headTag(b [3]byte) string {
+	if b[0] != 'U' || b[1] != 'N' {
+		return ""
+	}
+	switch b[2] {
+	case 'A':
+		return "UNA"
+	case 'B':
+		return "UNB"
+	case 'H':
+		return "UNH"
+	}
+	return ""
 }
 
 // readUNA reads a service string advice and sets the delimiters from it.
