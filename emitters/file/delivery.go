@@ -84,9 +84,12 @@ type Config struct {
 	// end of the topic. Default false: at the oldest message kept.
 	StartFromLatest bool
 	// MaxBytes is the most bytes one fetch returns (a larger single
-	// message still comes). Default 10 MiB.
+	// message still comes). Default 4 MiB.
 	MaxBytes int
-	// MaxWait is how long a fetch waits for data. Default 500ms.
+	// MaxWait is how long a fetch waits for data. kafka-go also gives the
+	// broker's answer this long to start arriving, so on a slow link with
+	// large messages keep it well above the transfer time of MaxBytes.
+	// Stopping waits for the fetch in flight. Default 1s.
 	MaxWait time.Duration
 
 	// FS is the partner's drop; required.
@@ -226,7 +229,7 @@ func New(cfg Config, opts ...Option) (*Delivery, error) {
 		cfg.ClientID = "legacybridge"
 	}
 	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = 10 << 20
+		cfg.MaxBytes = 4 << 20
 	}
 	if cfg.NameTemplate == "" {
 		cfg.NameTemplate = DefaultNameTemplate
@@ -239,7 +242,7 @@ func New(cfg Config, opts ...Option) (*Delivery, error) {
 			*p = v
 		}
 	}
-	def(&cfg.MaxWait, 500*time.Millisecond)
+	def(&cfg.MaxWait, time.Second)
 	def(&cfg.RetryMin, 500*time.Millisecond)
 	def(&cfg.RetryMax, 30*time.Second)
 	def(&cfg.ShutdownGrace, 30*time.Second)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +91,7 @@ func committed(t testing.TB, addr, group, topic string, partitions int) map[int]
 	for i := range ps {
 		ps[i] = i
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
@@ -120,7 +122,7 @@ func sum(m map[int]int64) int64 {
 // waitFor polls cond until it holds; the deadline only bounds a hung test.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -138,6 +140,9 @@ type running struct {
 
 func start(t testing.TB, cfg file.Config) *running {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	d, err := file.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -150,6 +155,14 @@ func start(t testing.TB, cfg file.Config) *running {
 		<-r.done
 	})
 	return r
+}
+
+// logWriter sends log lines to the test log (shown on failure or with -v).
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // stop cancels the run and returns Run's error.
@@ -200,6 +213,9 @@ func files(t testing.TB, dir string) map[string]string {
 			return err
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // a temporary file renamed or removed meanwhile
+		}
 		if err != nil {
 			return err
 		}
