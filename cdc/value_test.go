@@ -17,7 +17,7 @@ func TestConvertExactNumbers(t *testing.T) {
 		// Oracle NUMBER arrives as text from go-ora; never through float64.
 		{KindDecimal, "12345678901234567890.123456789", json.Number("12345678901234567890.123456789")},
 		{KindDecimal, "0.1", json.Number("0.1")},
-		{KindDecimal, ".5", json.Number("0.5")},   // Oracle leaves out the leading zero
+		{KindDecimal, ".5", json.Number("0.5")}, // Oracle leaves out the leading zero
 		{KindDecimal, "-.25", json.Number("-0.25")},
 		{KindDecimal, "100", json.Number("100")},
 		{KindInt, "9223372036854775807", int64(9223372036854775807)},

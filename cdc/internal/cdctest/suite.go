@@ -184,7 +184,9 @@ func testPollDeletes(t *testing.T, e Env) {
 	e.Delete(t, db, 7)
 	e.Insert(t, db, 11, "eleven", "11", nil)
 	Wait()
-	got := ReadUntil(t, src, func(cs []cdc.Change) bool { return len(Keys(cs, cdc.OpDelete)) >= 2 && len(Keys(cs, cdc.OpInsert)) >= 1 })
+	got := ReadUntil(t, src, func(cs []cdc.Change) bool {
+		return len(Keys(cs, cdc.OpDelete)) >= 2 && len(Keys(cs, cdc.OpInsert)) >= 1
+	})
 	if diff := cmp.Diff([]string{"[3]", "[7]"}, Keys(got, cdc.OpDelete)); diff != "" {
 		t.Errorf("deletes found by reconciliation (-want +got):\n%s", diff)
 	}
