@@ -141,7 +141,9 @@
 // holds one message at a time: memory is bounded by the largest message
 // plus the I/O buffer, whatever the input size (measured: the peak heap
 // for 100,000 messages is no higher than for 25,000). Each Decode step
-// keeps at most 1000 problems and sums up the rest.
+// keeps at most 1000 problems and sums up the rest, and the duplicate
+// reference check keeps at most 4096 runs of consecutive numbers and 16384
+// hashes per interchange.
 //
 // # Speed
 //
@@ -162,9 +164,6 @@
 // BenchmarkDecodeVsX12 and BenchmarkTokenizerVsX12. Duplicate references
 // are found as runs of consecutive numbers in constant time, others by
 // a hash.
-//
-// Memory is bounded per interchange for the duplicate check too: at most
-// 4096 runs and 16384 hashes.
 //
 // # JSON
 //
