@@ -55,7 +55,7 @@ func BenchmarkDelivery(b *testing.B) {
 				fs, _ := localFS(b)
 				t1 := time.Now()
 				r := start(b, file.Config{Brokers: []string{addr}, Topic: "bench", GroupID: fmt.Sprintf("file-%d", it), FS: fs,
-					Encoder: c.enc(), Concurrency: c.concurrency, MaxWait: 100 * time.Millisecond})
+					Encoder: c.enc(), Concurrency: c.concurrency, MaxWait: 400 * time.Millisecond})
 				waitFor(b, "every offset committed", func() bool { return r.d.Stats().Committed == n })
 				del += time.Since(t1)
 				if err := r.stop(b); err != nil {
@@ -75,7 +75,7 @@ func BenchmarkDelivery(b *testing.B) {
 // nothing with them: the reference.
 func rawRead(b *testing.B, addr, group string, n int) {
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, GroupID: group, Topic: "bench",
-		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond, MaxBytes: 10 << 20, JoinGroupBackoff: time.Second})
+		StartOffset: kafka.FirstOffset, MaxWait: 400 * time.Millisecond, MaxBytes: 10 << 20, JoinGroupBackoff: time.Second})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

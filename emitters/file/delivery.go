@@ -86,10 +86,12 @@ type Config struct {
 	// MaxBytes is the most bytes one fetch returns (a larger single
 	// message still comes). Default 4 MiB.
 	MaxBytes int
-	// MaxWait is how long a fetch waits for data. kafka-go also gives the
-	// broker's answer this long to start arriving, so on a slow link with
-	// large messages keep it well above the transfer time of MaxBytes.
-	// Stopping waits for the fetch in flight. Default 1s.
+	// MaxWait bounds one fetch. kafka-go asks the broker to wait up to
+	// MaxWait-1s for data (3/4 of MaxWait below 1s) and gives the answer
+	// the rest to start arriving: at 1s exactly the broker does not wait at
+	// all (a busy loop on an idle topic), and a short MaxWait with large
+	// messages on a slow link never gets a batch in. Stopping waits for
+	// the fetch in flight. Default 2s.
 	MaxWait time.Duration
 
 	// FS is the partner's drop; required.
@@ -242,7 +244,7 @@ func New(cfg Config, opts ...Option) (*Delivery, error) {
 			*p = v
 		}
 	}
-	def(&cfg.MaxWait, time.Second)
+	def(&cfg.MaxWait, 2*time.Second)
 	def(&cfg.RetryMin, 500*time.Millisecond)
 	def(&cfg.RetryMax, 30*time.Second)
 	def(&cfg.ShutdownGrace, 30*time.Second)

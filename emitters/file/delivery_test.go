@@ -52,7 +52,7 @@ func TestDeliverJSON(t *testing.T) {
 	produce(t, addr, "out", evs...)
 	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "partner/in",
 		NameTemplate: "{{.Type}}_{{.ID}}{{.FileExt}}", DoneSuffix: ".done", Encoder: file.JSON{}, Types: []string{typeA},
-		MaxWait: 100 * time.Millisecond})
+		MaxWait: 400 * time.Millisecond})
 	waitFor(t, "every offset committed", func() bool { return sum(committed(t, addr, "g", "out", 4)) == 20 })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -93,7 +93,7 @@ func TestCommitOnlyAfterFile(t *testing.T) {
 		return nil
 	}}
 	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, DoneSuffix: ".done",
-		Encoder: file.JSON{}, MaxWait: 100 * time.Millisecond})
+		Encoder: file.JSON{}, MaxWait: 400 * time.Millisecond})
 	checks := 0
 	waitFor(t, "every offset committed", func() bool {
 		c := committed(t, addr, "g", "out", 1)[0]
@@ -148,7 +148,7 @@ func TestCrashBetweenRenameAndCommit(t *testing.T) {
 		return context.Cause(ctx)
 	}}
 	cfg := file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, Encoder: file.JSON{},
-		MaxWait: 100 * time.Millisecond, ShutdownGrace: time.Millisecond}
+		MaxWait: 400 * time.Millisecond, ShutdownGrace: time.Millisecond}
 	r := start(t, cfg)
 	select {
 	case <-crashed:
@@ -374,7 +374,7 @@ func TestWriteFailuresRetried(t *testing.T) {
 		return nil
 	}}
 	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, Encoder: file.JSON{},
-		RetryMin: 2 * time.Millisecond, RetryMax: 10 * time.Millisecond, MaxWait: 100 * time.Millisecond})
+		RetryMin: 2 * time.Millisecond, RetryMax: 10 * time.Millisecond, MaxWait: 400 * time.Millisecond})
 	waitFor(t, "10 failed attempts", func() bool {
 		if c := committed(t, addr, "g", "out", 1); len(c) > 0 {
 			t.Fatalf("committed %v while every write fails", c)
@@ -405,7 +405,7 @@ func TestWriteFailuresRetried(t *testing.T) {
 func readTopic(t testing.TB, addr, topic string, n int) []kafka.Message {
 	t.Helper()
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, GroupID: "readback-" + topic, Topic: topic,
-		StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond, JoinGroupBackoff: 100 * time.Millisecond})
+		StartOffset: kafka.FirstOffset, MaxWait: 400 * time.Millisecond, JoinGroupBackoff: 100 * time.Millisecond})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -454,7 +454,7 @@ func TestUnsafeNamesDeadLettered(t *testing.T) {
 	defer dlt.Close()
 	r := start(t, file.Config{Name: "partner-x", Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "drop",
 		NameTemplate: "{{.Subject}}.json", Encoder: file.JSON{}, DeadLetter: dlt, DeadLetterTopic: "out.dlt",
-		MaxWait: 100 * time.Millisecond})
+		MaxWait: 400 * time.Millisecond})
 	waitFor(t, "every offset committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == int64(len(subjects)) })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
@@ -498,7 +498,7 @@ func TestUndeliverableStops(t *testing.T) {
 	bad.Subject = "../x"
 	produce(t, addr, "out", good, bad, event(typeA, 2, `{"n":2}`))
 	cfg := file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, NameTemplate: "{{.Subject}}.json",
-		Encoder: file.JSON{}, MaxWait: 100 * time.Millisecond}
+		Encoder: file.JSON{}, MaxWait: 400 * time.Millisecond}
 	for run := range 2 {
 		r := start(t, cfg)
 		err := r.wait(t)
@@ -531,7 +531,7 @@ func TestNotACloudEvent(t *testing.T) {
 	}
 	defer dlt.Close()
 	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Encoder: file.JSON{},
-		DeadLetter: dlt, DeadLetterTopic: "dlt", MaxWait: 100 * time.Millisecond})
+		DeadLetter: dlt, DeadLetterTopic: "dlt", MaxWait: 400 * time.Millisecond})
 	waitFor(t, "both committed", func() bool { return committed(t, addr, "g", "out", 1)[0] == 2 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
@@ -613,7 +613,7 @@ func TestTwoDeliveriesShareAGroup(t *testing.T) {
 		return nil
 	}}
 	cfg := file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: held, Encoder: file.JSON{},
-		Concurrency: 2, MaxWait: 100 * time.Millisecond}
+		Concurrency: 2, MaxWait: 400 * time.Millisecond}
 	r1.Store(start(t, cfg))
 	waitFor(t, "the first delivery to write 20 files", func() bool { return r1.Load().d.Stats().Delivered >= 20 })
 	cfg.FS = fs

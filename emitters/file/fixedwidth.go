@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -136,6 +137,7 @@ type FixedWidth struct {
 	ext     string
 	newline string
 	recs    []*fwRecord
+	pool    sync.Pool // *fixedwidth.Encoder, compiled once
 }
 
 var _ TypedEncoder = (*FixedWidth)(nil)
@@ -394,8 +396,14 @@ func (f *FixedWidth) Encode(w io.Writer, ev legacybridge.Event) error {
 	if !ev.Time.IsZero() {
 		attrs["time"] = ev.Time.UTC().Format(time.RFC3339Nano)
 	}
-	enc := fixedwidth.NewEncoder(w, f.layout)
-	enc.Newline = f.newline
+	enc, _ := f.pool.Get().(*fixedwidth.Encoder)
+	if enc == nil {
+		enc = fixedwidth.NewEncoder(w, f.layout)
+		enc.Newline = f.newline
+	} else {
+		enc.Reset(w)
+	}
+	defer f.pool.Put(enc)
 	sc := &scope{data: data, bindings: map[string]any{"event": attrs}}
 	if err := f.walk(enc, f.recs, sc); err != nil {
 		return fmt.Errorf("fixed-width %s: %w", f.name, err)

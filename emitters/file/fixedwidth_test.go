@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func TestDemoShipmentNotice(t *testing.T) {
 	produce(t, addr, "shipments", append(evs, event("com.legacybridge.purchase.order.v1", 9, `{}`))...)
 	r := start(t, file.Config{Name: "dc07-asn", Brokers: []string{addr}, Topic: "shipments", GroupID: "dc07", FS: fs,
 		Dir: "dc07/inbound", NameTemplate: demoName, Partner: "DC07", ControlNumberPath: "$.shipmentId",
-		Encoder: demoEncoder(t), MaxWait: 100 * time.Millisecond})
+		Encoder: demoEncoder(t), MaxWait: 400 * time.Millisecond})
 	waitFor(t, "every offset committed", func() bool { return sum(committed(t, addr, "dc07", "shipments", 2)) == 3 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
@@ -269,5 +270,46 @@ records:
 	}
 	if _, err := file.ParseSpec([]byte("name: x\nrecords:\n  - record: r\n    fields:\n      a: {path: $.a, dflt: x}\n")); err == nil || !strings.Contains(err.Error(), "dflt") {
 		t.Errorf("unknown source key: %v", err)
+	}
+}
+
+// TestFixedWidthConcurrent: one FixedWidth encodes from several goroutines
+// (Config.Concurrency) with the same results as one at a time.
+func TestFixedWidthConcurrent(t *testing.T) {
+	fw := demoEncoder(t)
+	evs := asnEvents(t)
+	want := make([]string, len(evs))
+	for i, ev := range evs {
+		var b bytes.Buffer
+		if err := fw.Encode(&b, ev); err != nil {
+			t.Fatal(err)
+		}
+		want[i] = b.String()
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for k := range 50 {
+				i := (g + k) % len(evs)
+				var b bytes.Buffer
+				if err := fw.Encode(&b, evs[i]); err != nil {
+					errs <- err
+					return
+				}
+				if b.String() != want[i] {
+					errs <- fmt.Errorf("goroutine %d: event %d encoded differently:\n%s", g, i, b.String())
+					return
+				}
+				if k%7 == 0 { // an error now and then must not spoil a pooled encoder
+					_ = fw.Encode(io.Discard, notice("bad", `{"shipmentId":"S"}`))
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -319,6 +319,17 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 	return nil
 }
 
+// Reset discards the Encoder's output state (buffered lines, batch and
+// trailer counts, a write error) and makes it write to w, keeping the
+// compiled layout: one Encoder can write many files, one after the other.
+func (e *Encoder) Reset(w io.Writer) {
+	e.w.Reset(w)
+	if e.err != nil && e.s != nil {
+		e.err = nil // a write error; a layout error stays
+	}
+	e.lines, e.open, e.details, e.records, e.trailers = 0, false, 0, 0, 0
+}
+
 // Flush writes buffered lines to the underlying writer.
 func (e *Encoder) Flush() error {
 	if e.err != nil {

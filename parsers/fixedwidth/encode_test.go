@@ -323,3 +323,32 @@ func TestEncodeBadLayout(t *testing.T) {
 		t.Fatalf("Encode: %v, want a *LayoutError", err)
 	}
 }
+
+// TestEncoderReset: one Encoder writes several outputs; state from the
+// previous one (an open batch, counts) does not leak into the next.
+func TestEncoderReset(t *testing.T) {
+	l := layout(t, encLayout)
+	var a, b bytes.Buffer
+	e := fixedwidth.NewEncoder(&a, l)
+	for _, r := range []legacybridge.Record{{Type: "h", Fields: map[string]any{"id": "A"}}, {Type: "d"}, {Type: "d"}} {
+		if err := e.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Reset(&b) // abandons the open batch of a
+	for _, r := range []legacybridge.Record{{Type: "h", Fields: map[string]any{"id": "B"}}, {Type: "d"}, {Type: "t"}} {
+		if err := e.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Len() != 0 {
+		t.Errorf("the first output got %q after Reset", a.String())
+	}
+	want := encodeAll(t, l, "\n", []legacybridge.Record{{Type: "h", Fields: map[string]any{"id": "B"}}, {Type: "d"}, {Type: "t"}})
+	if b.String() != want {
+		t.Errorf("after Reset: %q, want %q", b.String(), want)
+	}
+}
