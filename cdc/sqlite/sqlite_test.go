@@ -16,22 +16,7 @@ import (
 	"legacybridge/cdc/sqlite"
 )
 
-func env() cdctest.Env {
-	return cdctest.Env{
-		Dialect: sqlite.Dialect{},
-		Open: func(t testing.TB) *sql.DB {
-			db, err := sqlite.Open(filepath.Join(t.TempDir(), "erp.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		},
-		Int: "INTEGER", Text: "TEXT", Decimal: "TEXT", Time: "DATE",
-		Now:     "strftime('%Y-%m-%d %H:%M:%f', 'now')",
-		StmtNow: "strftime('%Y-%m-%d %H:%M:%f', 'now')",
-	}
-}
+func env() cdctest.Env { return cdctest.SQLite() }
 
 func TestConformance(t *testing.T) { cdctest.Run(t, env()) }
 
