@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"legacybridge/bridges"
+	"legacybridge/bridges/ftp"
 	"legacybridge/bridges/local"
 	"legacybridge/bridges/sftp"
 	"legacybridge/internal/config"
@@ -53,6 +54,21 @@ func openDrop(src config.Source, log *slog.Logger) (bridges.FS, func() error, er
 			return nil, nil, err
 		}
 		return fs, fs.Close, nil
+	case src.FTP != nil:
+		p := src.FTP
+		pw, err := config.Secret("source.ftp.password", p.PasswordEnv, p.PasswordFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		fs, err := ftp.New(ftp.Config{
+			Addr: p.Addr, User: p.User, Password: pw, TLS: p.TLS, CAFile: p.CAFile, ServerName: p.ServerName,
+			Root: p.Dir, Timeout: time.Duration(p.Timeout), DisableMLSD: p.DisableMLSD, DisableEPSV: p.DisableEPSV,
+			MaxConns: p.MaxConns, Logger: log.With("transport", "ftp", "server", p.Addr),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return fs, fs.Close, nil
 	}
-	return nil, nil, fmt.Errorf("source.%s is not supported by this build", src.Kind())
+	return nil, nil, fmt.Errorf("no source configured")
 }

@@ -26,6 +26,7 @@ import (
 
 	"legacybridge"
 	"legacybridge/bridges"
+	"legacybridge/bridges/ftp"
 	"legacybridge/bridges/sftp"
 	"legacybridge/emitters/kafka"
 	"legacybridge/internal/config"
@@ -492,4 +493,116 @@ func TestSFTP5000SmallFiles(t *testing.T) {
 	if left := safeList(d.fs, "."); len(left) != 0 {
 		t.Errorf("%d files left in the drop", len(left))
 	}
+}
+
+// newFTPDrop makes a fresh folder in the FTP user's home on the CI proftpd,
+// reached over explicit TLS (FTPS) or, with tls false, plain FTP.
+func newFTPDrop(t *testing.T, tls bool) remoteDrop {
+	t.Helper()
+	env := need(t, "FTP_ADDR", "FTPS_ADDR", "FTP_USER", "FTP_PASS", "FTPS_CA_FILE", "FTPS_SERVER_NAME")
+	t.Setenv("LB_TEST_FTP_PASS", env["FTP_PASS"])
+	cfg := ftp.Config{Addr: env["FTP_ADDR"], User: env["FTP_USER"], Password: env["FTP_PASS"], TLS: "none"}
+	src := &config.FTP{Addr: env["FTP_ADDR"], User: env["FTP_USER"], PasswordEnv: "LB_TEST_FTP_PASS", TLS: "none"}
+	if tls {
+		cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName = env["FTPS_ADDR"], "explicit", env["FTPS_CA_FILE"], env["FTPS_SERVER_NAME"]
+		src.Addr, src.TLS, src.CAFile, src.ServerName = cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName
+	}
+	dir := fmt.Sprintf("e2e-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	setup, err := ftp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { setup.Close() })
+	if err := setup.MkdirAll(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Root = dir
+	fs, err := ftp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	src.Dir = dir
+	src.Timeout = config.Duration(10 * time.Second)
+	src.Drop = config.Drop{Pattern: "*.edi", PollInterval: config.Duration(50 * time.Millisecond),
+		Claim: "move", Archive: "move", Quarantine: "move", Order: "name"}
+	return remoteDrop{fs: fs, src: config.Source{FTP: src}}
+}
+
+func TestFTPSDropDelivered(t *testing.T) {
+	d := newFTPDrop(t, true)
+	h := newRemoteHarness(t)
+	for i := 1; i <= 3; i++ {
+		put(t, d.fs, fmt.Sprintf("ASN%d.edi", i), asn(200+i, 2))
+	}
+	f := h.flow("ftps-asn", d.src)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sum, err := f.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Archived != 3 || sum.Quarantined != 0 || sum.Events != 6 {
+		t.Fatalf("summary %+v, want 3 files archived with 6 events", sum)
+	}
+	h.checkOneSet("ftps-asn", 6)
+	day := time.Now().UTC().Format("2006-01-02")
+	if got := safeList(d.fs, "archive/"+day); len(got) != 3 {
+		t.Errorf("archive/%s holds %v, want the 3 files", day, got)
+	}
+}
+
+// TestFTPReadOnlyDrop: a drop the account may only read (claim none,
+// archive leave) is delivered once and not again on the next run.
+func TestFTPReadOnlyDrop(t *testing.T) {
+	d := newFTPDrop(t, false)
+	d.src.FTP.Claim, d.src.FTP.Archive, d.src.FTP.Quarantine = "none", "leave", "leave"
+	h := newRemoteHarness(t)
+	put(t, d.fs, "RO1.edi", asn(301, 2))
+	put(t, d.fs, "RO2.edi", asn(302, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for run := 1; run <= 2; run++ {
+		sum, err := h.flow("ftp-ro", d.src).RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if run == 2 {
+			want = 0
+		}
+		if sum.Archived != want || sum.Quarantined != 0 {
+			t.Fatalf("run %d: summary %+v, want %d files delivered", run, sum, want)
+		}
+	}
+	h.checkOneSet("ftp-ro", 3)
+	if got := safeList(d.fs, "."); len(got) != 2 {
+		t.Errorf("drop holds %v, want both files left in place", got)
+	}
+}
+
+// TestFTP2000SmallFiles: a big folder over plain FTP is delivered once.
+func TestFTP2000SmallFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	d := newFTPDrop(t, false)
+	const n = 2000
+	for i := 0; i < n; i++ {
+		put(t, d.fs, fmt.Sprintf("F%05d.edi", i), asn(400000+i, 1))
+	}
+	h := newRemoteHarness(t)
+	f := h.flow("ftp-2000", d.src)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	sum, err := f.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d files over FTP in %v (%.0f files/s)", sum.Archived, time.Since(t0).Round(time.Millisecond), float64(sum.Archived)/time.Since(t0).Seconds())
+	if sum.Archived != n || sum.Quarantined != 0 {
+		t.Fatalf("summary %+v, want %d archived", sum, n)
+	}
+	h.checkOneSet("ftp-2000", n)
 }
