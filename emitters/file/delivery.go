@@ -142,9 +142,9 @@ type Config struct {
 	// Offsets are committed in order per partition whatever finishes first.
 	// Default 1.
 	Concurrency int
-	// ShutdownGrace is how long Run lets files in hand finish after ctx is
-	// done; what is cut off is not committed and is redelivered next time.
-	// Default 30s.
+	// ShutdownGrace is how long Run lets the files being written finish
+	// after ctx is done (no new file is started); what is cut off is not
+	// committed and is delivered next time. Default 30s.
 	ShutdownGrace time.Duration
 
 	// Logger receives a line per file (Info), retries (Warn), skipped
@@ -172,6 +172,7 @@ type Delivery struct {
 
 	dirReady atomic.Bool
 	ran      atomic.Bool
+	recent   map[string]string // file name → event id of late events (dispatcher only)
 
 	delivered, skipped, deadLettered, retries, committed atomic.Int64
 	failing                                              atomic.Bool
@@ -457,8 +458,8 @@ func (d *Delivery) Run(ctx context.Context) error {
 		go func(q chan *job) {
 			defer wg.Done()
 			for j := range q {
-				if work.Err() != nil {
-					continue // stopping: not delivered, not committed
+				if ctx.Err() != nil || work.Err() != nil {
+					continue // stopping: not started, not committed
 				}
 				ok, err := d.process(work, j)
 				if err != nil {
@@ -555,6 +556,17 @@ func (d *Delivery) prepare(m kafka.Message) *job {
 		return j
 	}
 	j.name = name
+	// Two events with one name: the later overwrites the earlier file.
+	// That is right for an update of the same document, and wrong for a
+	// template that is not unique enough: say so.
+	if prev, ok := d.recent[name]; ok && prev != ev.ID {
+		d.log.Warn("two events map to one file name; the later replaces the earlier file (add {{.ID}} to the name template if they are different documents)",
+			"file", name, "id", ev.ID, "earlier_id", prev)
+	}
+	if d.recent == nil || len(d.recent) >= 10000 {
+		d.recent = make(map[string]string)
+	}
+	d.recent[name] = ev.ID
 	return j
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	kafka "github.com/segmentio/kafka-go"
 
 	"legacybridge"
@@ -50,9 +51,10 @@ func TestDeliverJSON(t *testing.T) {
 		}
 	}
 	produce(t, addr, "out", evs...)
-	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "partner/in",
+	reg := prometheus.NewRegistry()
+	r := start(t, file.Config{Name: "json-out", Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: fs, Dir: "partner/in",
 		NameTemplate: "{{.Type}}_{{.ID}}{{.FileExt}}", DoneSuffix: ".done", Encoder: file.JSON{}, Types: []string{typeA},
-		MaxWait: 400 * time.Millisecond})
+		MaxWait: 400 * time.Millisecond}, file.WithMetrics(reg))
 	waitFor(t, "every offset committed", func() bool { return sum(committed(t, addr, "g", "out", 4)) == 20 })
 	if err := r.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -63,6 +65,63 @@ func TestDeliverJSON(t *testing.T) {
 	st := r.d.Stats()
 	if st.Delivered != 16 || st.Skipped != 4 || st.Committed != 20 || st.DeadLettered != 0 || st.Failing {
 		t.Errorf("stats %+v, want 16 delivered, 4 skipped, 20 committed", st)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() != "json-out" {
+				t.Errorf("%s labelled %v", mf.GetName(), m.GetLabel())
+			}
+			if c := m.GetCounter(); c != nil {
+				got[mf.GetName()] = c.GetValue()
+			}
+			if h := m.GetHistogram(); h != nil {
+				got[mf.GetName()] = float64(h.GetSampleCount())
+			}
+		}
+	}
+	wantM := map[string]float64{"legacybridge_delivery_files_total": 16, "legacybridge_delivery_committed_total": 20,
+		"legacybridge_delivery_skipped_total": 4, "legacybridge_delivery_write_seconds": 16}
+	for k, v := range wantM {
+		if got[k] != v {
+			t.Errorf("metric %s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+// TestShutdownFinishesFileInHand: when ctx ends while a file is being
+// written, Run lets it finish (within ShutdownGrace), commits it, and
+// returns nil; what was not started is left for the next run.
+func TestShutdownFinishesFileInHand(t *testing.T) {
+	addr := startBroker(t, 1)
+	fs, dir := localFS(t)
+	produce(t, addr, "out", event(typeA, 0, `{"n":0}`), event(typeA, 1, `{"n":1}`), event(typeA, 2, `{"n":2}`))
+	inHand, release := make(chan struct{}), make(chan struct{})
+	h := &hookFS{FS: fs, onCreate: func(ctx context.Context, name string) error {
+		if name == "ev-0001.json" {
+			close(inHand)
+			<-release
+		}
+		return nil
+	}}
+	r := start(t, file.Config{Brokers: []string{addr}, Topic: "out", GroupID: "g", FS: h, Encoder: file.JSON{},
+		MaxWait: 400 * time.Millisecond})
+	<-inHand
+	r.cancel()
+	time.Sleep(50 * time.Millisecond) // the file is still in hand after ctx ended
+	close(release)
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := names(files(t, dir)); !cmp.Equal(got, []string{"ev-0000.json", "ev-0001.json"}) {
+		t.Errorf("files %v, want the first two", got)
+	}
+	if c := committed(t, addr, "g", "out", 1); c[0] != 2 {
+		t.Errorf("committed %v, want 2", c)
 	}
 }
 

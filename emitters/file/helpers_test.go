@@ -138,12 +138,12 @@ type running struct {
 	done   chan error
 }
 
-func start(t testing.TB, cfg file.Config) *running {
+func start(t testing.TB, cfg file.Config, opts ...file.Option) *running {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	d, err := file.New(cfg)
+	d, err := file.New(cfg, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
