@@ -486,13 +486,13 @@ fetch:
 		if err != nil {
 			<-sem
 			if fetchCtx.Err() != nil {
-				break
+				break fetch
 			}
 			fetchFailures++
 			delay := backoff(fetchFailures, d.cfg.RetryMin, d.cfg.RetryMax)
 			d.log.Warn("kafka fetch failed; retrying", "topic", d.cfg.Topic, "brokers", d.brokers, "retry_in", delay, "err", err)
 			if !sleep(fetchCtx, delay) {
-				break
+				break fetch
 			}
 			continue
 		}
@@ -781,7 +781,11 @@ func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-cha
 				h := pq.q[0]
 				pq.q[0] = nil
 				pq.q = pq.q[1:]
-				pending[k] = kafka.Message{Topic: h.msg.Topic, Partition: h.msg.Partition, Offset: h.msg.Offset}
+				// After a rewind the offsets come again from below what is
+				// already finished (and may be pending): keep the highest.
+				if p, ok := pending[k]; !ok || h.msg.Offset > p.Offset {
+					pending[k] = kafka.Message{Topic: h.msg.Topic, Partition: h.msg.Partition, Offset: h.msg.Offset}
+				}
 				popped++
 				<-sem
 			}
