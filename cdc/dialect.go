@@ -64,11 +64,13 @@ type Dialect interface {
 // started by that Now has ended: rows stamped before Now minus the lag
 // are final, and the poll may move past them.
 //
-//   - PostgreSQL: Next = pg_snapshot_xmax(pg_current_snapshot()) (the next
-//     transaction id), Oldest = pg_snapshot_xmin(...) (the oldest still
-//     running). Transaction ids are handed out when a transaction first
-//     writes, just before its row is stamped, so a transaction stamping a
-//     row before Now got an id below Next.
+//   - PostgreSQL: Oldest = pg_snapshot_xmin(pg_current_snapshot()) (no
+//     running transaction has a lower id), Next = the next id to be handed
+//     out (xmin + age(xmin); pg_snapshot_xmax is one past the latest
+//     completed id, which a running transaction may already exceed).
+//     Ids are handed out when a transaction first writes, around the time
+//     its row is stamped, so a transaction stamping a row before Now got
+//     an id below Next.
 //   - Oracle: Next = V$DATABASE.CURRENT_SCN, Oldest = the smallest
 //     GV$TRANSACTION.START_SCN (CURRENT_SCN when none run): the same rule
 //     on system change numbers. (ORA_ROWSCN polling needs no horizon since

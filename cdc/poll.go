@@ -35,7 +35,7 @@ func (t *table) pollQuery(d Dialect, cur *cursorState, limit int) (string, []any
 			where += " OR " + keyAfter(a, t.key, key) + ")"
 		}
 	}
-	q := "SELECT " + t.selList + ", " + d.CursorExpr(qc, t.chKind) + " FROM " + t.quoted +
+	q := "SELECT " + t.selList + ", " + d.CursorExpr(qc, t.chKind) + " AS " + d.Quote("LB_CURSOR") + " FROM " + t.quoted +
 		" WHERE " + where + " ORDER BY " + qc + ", " + orderBy(t.key) + " " + d.Limit(limit)
 	return q, a.vals, nil
 }
@@ -46,7 +46,7 @@ func (t *table) snapQuery(d Dialect, after []any, limit int, withCursor bool) st
 	a := &args{d: d}
 	q := "SELECT " + t.selList
 	if withCursor {
-		q += ", " + d.CursorExpr(d.Quote(t.change), t.chKind)
+		q += ", " + d.CursorExpr(d.Quote(t.change), t.chKind) + " AS " + d.Quote("LB_CURSOR")
 	}
 	q += " FROM " + t.quoted
 	if after != nil {

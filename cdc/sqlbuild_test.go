@@ -62,7 +62,7 @@ func testTable(d Dialect) *table {
 
 func TestGeneratedStatementsBindInTextOrder(t *testing.T) {
 	cur := &cursorState{Text: "2024-05-01 10:00:00", Key: encodeValues([]any{int64(7), "x"})}
-	want := `SELECT "A", "B", "X", TXT("LAST_UPDATE_DATE") FROM "T" WHERE "LAST_UPDATE_DATE" IS NOT NULL AND "LAST_UPDATE_DATE" >= TS("2024-05-01 10:00:00") AND ("LAST_UPDATE_DATE" > TS("2024-05-01 10:00:00") OR (("A" > 7) OR ("A" = 7 AND "B" > "x"))) ORDER BY "LAST_UPDATE_DATE", "A", "B" LIMIT 50`
+	want := `SELECT "A", "B", "X", TXT("LAST_UPDATE_DATE") AS "LB_CURSOR" FROM "T" WHERE "LAST_UPDATE_DATE" IS NOT NULL AND "LAST_UPDATE_DATE" >= TS("2024-05-01 10:00:00") AND ("LAST_UPDATE_DATE" > TS("2024-05-01 10:00:00") OR (("A" > 7) OR ("A" = 7 AND "B" > "x"))) ORDER BY "LAST_UPDATE_DATE", "A", "B" LIMIT 50`
 	for _, d := range []fakeDialect{{numbered: true}, {numbered: false}} {
 		q, vals, err := testTable(d).pollQuery(d, cur, 50)
 		if err != nil {

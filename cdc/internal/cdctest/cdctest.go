@@ -77,7 +77,8 @@ func (e Env) Insert(t testing.TB, db interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, id int, name string, qty string, note any) {
 	t.Helper()
-	e.Exec(t, db, "INSERT INTO ITEMS (ID, NAME, QTY, NOTE, VER, CREATION_DATE, LAST_UPDATE_DATE) VALUES (?, ?, ?, ?, 1, "+e.Now+", "+e.Now+")", id, name, qty, note)
+	// Both stamps from one statement time, as EBS stamps SYSDATE.
+	e.Exec(t, db, "INSERT INTO ITEMS (ID, NAME, QTY, NOTE, VER, CREATION_DATE, LAST_UPDATE_DATE) VALUES (?, ?, ?, ?, 1, "+e.StmtNow+", "+e.StmtNow+")", id, name, qty, note)
 }
 
 // Update renames item id and bumps its version.
@@ -434,4 +435,26 @@ func Start(t testing.TB, src *cdc.Source) []cdc.Change {
 		t.Fatal(err)
 	}
 	return cs
+}
+
+// ReadFor reads and acknowledges batches for d, returning what came.
+func ReadFor(t testing.TB, src *cdc.Source, d time.Duration) []cdc.Change {
+	t.Helper()
+	var all []cdc.Change
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		cs, ack, err := src.Read(ctx)
+		cancel()
+		if err != nil {
+			if time.Now().After(deadline) {
+				return all
+			}
+			t.Fatalf("Read: %v", err)
+		}
+		if err := ack(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, cs...)
+	}
 }
