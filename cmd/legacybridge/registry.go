@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"legacybridge"
+	"legacybridge/emitters/file"
 	"legacybridge/internal/config"
 	"legacybridge/mappings"
 	"legacybridge/mappings/generic"
@@ -129,6 +130,13 @@ func validateAll(cfg *config.Config) error {
 			}
 			if f := m.Format(); f != "" && fc.Parser.Format != "" && f != fc.Parser.Format {
 				errs = append(errs, fmt.Errorf("flow %q: mapping %s is for %s records, but the flow's parser is %s: it would never apply", fc.Name, p, f, fc.Parser.Format))
+			}
+		}
+	}
+	for _, dc := range cfg.Deliveries {
+		if dc.Format == "fixedwidth" && dc.Spec != "" {
+			if _, err := file.LoadFixedWidth(dc.Spec); err != nil {
+				errs = append(errs, fmt.Errorf("delivery %q: %w", dc.Name, err))
 			}
 		}
 	}

@@ -93,8 +93,8 @@ func newSFTPDrop(t *testing.T, addr string) remoteDrop {
 		addr = env["SFTP_ADDR"]
 	}
 	return remoteDrop{fs: fs, src: config.Source{SFTP: &config.SFTP{
-		Addr: addr, User: env["SFTP_USER"], PrivateKeyFile: env["SFTP_KEY_FILE"], KnownHosts: env["SFTP_KNOWN_HOSTS"], Dir: dir,
-		Timeout: config.Duration(10 * time.Second),
+		SFTPConn: config.SFTPConn{Addr: addr, User: env["SFTP_USER"], PrivateKeyFile: env["SFTP_KEY_FILE"], KnownHosts: env["SFTP_KNOWN_HOSTS"], Dir: dir,
+			Timeout: config.Duration(10 * time.Second)},
 		Drop: config.Drop{Pattern: "*.edi", PollInterval: config.Duration(50 * time.Millisecond),
 			Claim: "move", Archive: "move", Quarantine: "move", Order: "name"},
 	}}}
@@ -502,7 +502,7 @@ func newFTPDrop(t *testing.T, tls bool) remoteDrop {
 	env := need(t, "FTP_ADDR", "FTPS_ADDR", "FTP_USER", "FTP_PASS", "FTPS_CA_FILE", "FTPS_SERVER_NAME")
 	t.Setenv("LB_TEST_FTP_PASS", env["FTP_PASS"])
 	cfg := ftp.Config{Addr: env["FTP_ADDR"], User: env["FTP_USER"], Password: env["FTP_PASS"], TLS: "none"}
-	src := &config.FTP{Addr: env["FTP_ADDR"], User: env["FTP_USER"], PasswordEnv: "LB_TEST_FTP_PASS", TLS: "none"}
+	src := &config.FTP{FTPConn: config.FTPConn{Addr: env["FTP_ADDR"], User: env["FTP_USER"], PasswordEnv: "LB_TEST_FTP_PASS", TLS: "none"}}
 	if tls {
 		cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName = env["FTPS_ADDR"], "explicit", env["FTPS_CA_FILE"], env["FTPS_SERVER_NAME"]
 		src.Addr, src.TLS, src.CAFile, src.ServerName = cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName

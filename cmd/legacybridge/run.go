@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 
@@ -135,17 +136,31 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		flows = append(flows, f)
 		health.watch(fc.Name, f.Status)
 	}
+	var deliveries []*delivery
+	for _, dc := range cfg.Deliveries {
+		d, err := buildDelivery(dc, brokers, cfg.Kafka.ClientID, kc.TLS, kc.SASL, em, reg, log)
+		if err != nil {
+			startErrs = append(startErrs, fmt.Errorf("delivery %s could not start: %w", dc.Name, err))
+			health.set(dc.Name, "failed: "+err.Error())
+			continue
+		}
+		defer d.closeFS()
+		deliveries = append(deliveries, d)
+		health.watch(dc.Name, d.status)
+	}
 	for _, e := range startErrs {
 		log.Error(e.Error())
 	}
 
 	if *once {
-		return runOnce(ctx, flows, startErrs, log, stdout)
+		client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
+			Transport: &kafkago.Transport{TLS: kc.TLS, SASL: kc.SASL, ClientID: cfg.Kafka.ClientID}}
+		return runOnce(ctx, flows, deliveries, client, startErrs, log, stdout)
 	}
-	if len(flows) == 0 {
+	if len(flows) == 0 && len(deliveries) == 0 {
 		return &exitError{1, errors.Join(startErrs...)}
 	}
-	log.Info("legacybridge running; stop with Ctrl-C", "flows", len(flows))
+	log.Info("legacybridge running; stop with Ctrl-C", "flows", len(flows), "deliveries", len(deliveries))
 	var wg sync.WaitGroup
 	for _, f := range flows {
 		wg.Add(1)
@@ -155,12 +170,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			_ = f.Run(ctx)
 		}()
 	}
+	if len(deliveries) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = runDeliveries(ctx, deliveries, log)
+		}()
+	}
 	wg.Wait()
 	log.Info("stopped")
 	return nil
 }
 
-func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error, log *slog.Logger, stdout io.Writer) error {
+func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*delivery, client *kafkago.Client, startErrs []error, log *slog.Logger, stdout io.Writer) error {
 	type result struct {
 		name string
 		sum  legacybridge.Summary
@@ -186,9 +208,26 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, startErrs []error,
 			log.Error("flow stopped with an error", "flow", r.name, "err", r.err)
 		}
 	}
-	fmt.Fprintf(stdout, "summary: %d flow(s), %d failed to run; files: %d archived, %d duplicate, %d quarantined; events: %d published, %d dead-lettered, %d records skipped\n",
+	// Deliveries run after the flows, so what the flows published is
+	// delivered too, and stop once they have committed all the topic holds.
+	var files, dead int64
+	dfailed := 0
+	for _, d := range deliveries {
+		if err := d.drain(ctx, client, log); err != nil {
+			dfailed++
+			log.Error("delivery stopped with an error", "delivery", d.name, "err", err)
+		}
+		st := d.d.Stats()
+		files += st.Delivered
+		dead += st.DeadLettered
+	}
+	fmt.Fprintf(stdout, "summary: %d flow(s), %d failed to run; files: %d archived, %d duplicate, %d quarantined; events: %d published, %d dead-lettered, %d records skipped",
 		len(flows)+len(startErrs), failed, total.Archived, total.Duplicates, total.Quarantined, total.Events, total.DeadLetters, total.Skipped)
-	if failed > 0 || total.Quarantined > 0 {
+	if len(deliveries) > 0 {
+		fmt.Fprintf(stdout, "; deliveries: %d, %d failed, %d files written, %d events dead-lettered", len(deliveries), dfailed, files, dead)
+	}
+	fmt.Fprintln(stdout)
+	if failed > 0 || dfailed > 0 || total.Quarantined > 0 {
 		return &exitError{1, nil}
 	}
 	return nil

@@ -31,6 +31,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
 	Flows    []Flow `yaml:"flows"`
+	// Deliveries write events from Kafka as files into partners' folders.
+	Deliveries []Delivery `yaml:"deliveries"`
 
 	// Dir is the folder of the config file (relative paths start there).
 	Dir string `yaml:"-"`
@@ -193,9 +195,16 @@ type Local struct {
 	SeedFrom string `yaml:"seed_from"`
 }
 
-// SFTP is a folder on an SSH server. The host key is always verified
-// against known_hosts; secrets come from the environment or files.
+// SFTP is a drop folder on an SSH server.
 type SFTP struct {
+	SFTPConn `yaml:",inline"`
+	Drop     `yaml:",inline"`
+}
+
+// SFTPConn says how to reach a folder on an SSH server. The host key is
+// always verified against known_hosts; secrets come from the environment
+// or files.
+type SFTPConn struct {
 	// Addr is host:port (port 22 when omitted).
 	Addr string `yaml:"addr"`
 	User string `yaml:"user"`
@@ -215,11 +224,17 @@ type SFTP struct {
 	Timeout Duration `yaml:"timeout"`
 	// KeepAlive interval. Default 30s.
 	KeepAlive Duration `yaml:"keepalive"`
-	Drop      `yaml:",inline"`
 }
 
-// FTP is a folder on an FTP server, by default over explicit TLS (FTPS).
+// FTP is a drop folder on an FTP server.
 type FTP struct {
+	FTPConn `yaml:",inline"`
+	Drop    `yaml:",inline"`
+}
+
+// FTPConn says how to reach a folder on an FTP server, by default over
+// explicit TLS (FTPS).
+type FTPConn struct {
 	// Addr is host:port (port 21 when omitted).
 	Addr string `yaml:"addr"`
 	User string `yaml:"user"`
@@ -242,7 +257,6 @@ type FTP struct {
 	DisableEPSV bool `yaml:"disable_epsv"`
 	// MaxConns is the number of connections kept open. Default 2.
 	MaxConns int `yaml:"max_conns"`
-	Drop     `yaml:",inline"`
 }
 
 // Secret reads a secret from the named environment variable or file (a
@@ -264,6 +278,71 @@ func Secret(key, env, file string) (string, error) {
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
 	return "", nil
+}
+
+// Delivery consumes events from a Kafka topic and writes one file per event
+// into a partner's folder: under a temporary name, renamed into place, then
+// an optional done marker; the offset is committed only after that.
+type Delivery struct {
+	Name string `yaml:"name"`
+	// Topic to consume. Required.
+	Topic string `yaml:"topic"`
+	// GroupID of the consumer group. Default legacybridge.delivery.NAME.
+	GroupID string `yaml:"group_id"`
+	// StartFrom for a new group: earliest (default) or latest.
+	StartFrom string `yaml:"start_from"`
+	// Types of events to deliver. Default: those the format handles.
+	Types []string `yaml:"types"`
+	// Destination is the partner's folder; exactly one transport is set.
+	Destination Destination `yaml:"destination"`
+	// Format of the files: json (the event data) or fixedwidth (Spec).
+	Format string `yaml:"format"`
+	// Spec is the fixed-width spec file (records, fields and their layout).
+	Spec string `yaml:"spec"`
+	// NameTemplate is a Go template for file names over the event:
+	// .ID .Type .Subject .Time .Partner .ControlNumber .Ext.NAME .FileExt.
+	// Default {{.ID}}{{.FileExt}}.
+	NameTemplate string `yaml:"name_template"`
+	// DoneSuffix, when set, writes NAME+suffix after each file. Default "".
+	DoneSuffix string `yaml:"done_suffix"`
+	// Partner is the .Partner of the name template (or PartnerExtension:
+	// a CloudEvents extension to read it from).
+	Partner          string `yaml:"partner"`
+	PartnerExtension string `yaml:"partner_extension"`
+	// ControlNumberPath is a JSON path into the event data for
+	// .ControlNumber (e.g. $.shipmentId), or ControlNumberExtension.
+	ControlNumberPath      string `yaml:"control_number_path"`
+	ControlNumberExtension string `yaml:"control_number_extension"`
+	// DeadLetterTopic takes events that cannot be written (bad data, unsafe
+	// name). Default "": the delivery stops at such an event instead.
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	// Concurrency is the number of files written at once. Default 1.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Destination is where a delivery writes.
+type Destination struct {
+	Local *LocalDest `yaml:"local"`
+	SFTP  *SFTPConn  `yaml:"sftp"`
+	FTP   *FTPConn   `yaml:"ftp"`
+}
+
+// LocalDest is a folder on this machine.
+type LocalDest struct {
+	Dir string `yaml:"dir"`
+}
+
+// Kind names the transport that is set, or "".
+func (d Destination) Kind() string {
+	switch {
+	case d.Local != nil:
+		return "local"
+	case d.SFTP != nil:
+		return "sftp"
+	case d.FTP != nil:
+		return "ftp"
+	}
+	return ""
 }
 
 // Parser picks the format.
@@ -433,6 +512,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Dir = filepath.Dir(abs)
 	c.defaults()
+	c.deliveryDefaults()
 	return &c, nil
 }
 
@@ -488,14 +568,10 @@ func (c *Config) defaults() {
 			l.SeedFrom = c.rel(l.SeedFrom)
 		}
 		if s := f.Source.SFTP; s != nil {
-			s.PasswordFile, s.PrivateKeyFile = c.rel(s.PasswordFile), c.rel(s.PrivateKeyFile)
-			s.KeyPassphraseFile, s.KnownHosts = c.rel(s.KeyPassphraseFile), c.rel(s.KnownHosts)
+			c.sftpPaths(&s.SFTPConn)
 		}
 		if p := f.Source.FTP; p != nil {
-			p.PasswordFile, p.CAFile = c.rel(p.PasswordFile), c.rel(p.CAFile)
-			if p.TLS == "" {
-				p.TLS = "explicit"
-			}
+			c.ftpPaths(&p.FTPConn)
 		}
 		if d := f.Source.Drop(); d != nil {
 			if d.Pattern == "" {
@@ -530,6 +606,40 @@ func (c *Config) defaults() {
 		if f.Unmapped == "" {
 			f.Unmapped = "generic"
 		}
+	}
+}
+
+func (c *Config) deliveryDefaults() {
+	for i := range c.Deliveries {
+		d := &c.Deliveries[i]
+		if d.GroupID == "" {
+			d.GroupID = "legacybridge.delivery." + d.Name
+		}
+		if d.StartFrom == "" {
+			d.StartFrom = "earliest"
+		}
+		d.Spec = c.rel(d.Spec)
+		if l := d.Destination.Local; l != nil {
+			l.Dir = c.rel(l.Dir)
+		}
+		if s := d.Destination.SFTP; s != nil {
+			c.sftpPaths(s)
+		}
+		if p := d.Destination.FTP; p != nil {
+			c.ftpPaths(p)
+		}
+	}
+}
+
+func (c *Config) sftpPaths(s *SFTPConn) {
+	s.PasswordFile, s.PrivateKeyFile = c.rel(s.PasswordFile), c.rel(s.PrivateKeyFile)
+	s.KeyPassphraseFile, s.KnownHosts = c.rel(s.KeyPassphraseFile), c.rel(s.KnownHosts)
+}
+
+func (c *Config) ftpPaths(p *FTPConn) {
+	p.PasswordFile, p.CAFile = c.rel(p.PasswordFile), c.rel(p.CAFile)
+	if p.TLS == "" {
+		p.TLS = "explicit"
 	}
 }
 
@@ -588,8 +698,8 @@ func (c *Config) Validate() error {
 	default:
 		add("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if len(c.Flows) == 0 {
-		add("flows: none configured")
+	if len(c.Flows) == 0 && len(c.Deliveries) == 0 {
+		add("flows: none configured (and no deliveries)")
 	}
 	seen := map[string]bool{}
 	dirs := map[string]string{}
@@ -638,58 +748,11 @@ func (c *Config) Validate() error {
 			}
 		}
 		if s := f.Source.SFTP; s != nil {
-			if s.Addr == "" || s.User == "" {
-				add("%s: source.sftp.addr and source.sftp.user are required", where)
-			}
-			if s.KnownHosts == "" {
-				add("%s: source.sftp.known_hosts is required: the server's host key is always verified (get it with 'ssh-keyscan -p PORT HOST > known_hosts' and check its fingerprint with the partner)", where)
-			} else if _, err := os.Stat(s.KnownHosts); err != nil {
-				add("%s: source.sftp.known_hosts: %v", where, err)
-			}
-			pw, err := Secret(key+".password", s.PasswordEnv, s.PasswordFile)
-			if err != nil {
-				add("%s: %v", where, err)
-			}
-			if s.PrivateKeyFile != "" {
-				if _, err := os.Stat(s.PrivateKeyFile); err != nil {
-					add("%s: source.sftp.private_key_file: %v", where, err)
-				}
-			} else if pw == "" && err == nil {
-				add("%s: source.sftp needs private_key_file or password_env/password_file", where)
-			}
-			if _, err := Secret(key+".key_passphrase", s.KeyPassphraseEnv, s.KeyPassphraseFile); err != nil {
-				add("%s: %v", where, err)
-			}
-			if s.Timeout < 0 || s.KeepAlive < 0 {
-				add("%s: source.sftp timeout and keepalive must not be negative", where)
-			}
+			checkSFTP(where, key, &s.SFTPConn, add)
 			dropID = "sftp://" + s.User + "@" + s.Addr + "/" + path.Clean("/"+s.Dir)
 		}
 		if p := f.Source.FTP; p != nil {
-			if p.Addr == "" || p.User == "" {
-				add("%s: source.ftp.addr and source.ftp.user are required", where)
-			}
-			if pw, err := Secret(key+".password", p.PasswordEnv, p.PasswordFile); err != nil {
-				add("%s: %v", where, err)
-			} else if pw == "" {
-				add("%s: source.ftp needs password_env or password_file", where)
-			}
-			switch p.TLS {
-			case "explicit", "none":
-			default:
-				add("%s: source.ftp.tls %q is not one of explicit, none", where, p.TLS)
-			}
-			if p.TLS == "none" && (p.CAFile != "" || p.ServerName != "") {
-				add("%s: source.ftp.ca_file and server_name need tls: explicit", where)
-			}
-			if p.CAFile != "" {
-				if _, err := os.Stat(p.CAFile); err != nil {
-					add("%s: source.ftp.ca_file: %v", where, err)
-				}
-			}
-			if p.Timeout < 0 || p.MaxConns < 0 {
-				add("%s: source.ftp timeout and max_conns must not be negative", where)
-			}
+			checkFTP(where, key, &p.FTPConn, add)
 			dropID = "ftp://" + p.User + "@" + p.Addr + "/" + path.Clean("/"+p.Dir)
 		}
 		if d := f.Source.Drop(); d != nil && n == 1 {
@@ -788,7 +851,134 @@ func (c *Config) Validate() error {
 			add("%s: dead_letter_topic must differ from topic", where)
 		}
 	}
+	c.validateDeliveries(seen, add)
 	return errors.Join(errs...)
+}
+
+func checkSFTP(where, key string, s *SFTPConn, add func(string, ...any)) {
+	if s.Addr == "" || s.User == "" {
+		add("%s: %s.addr and %s.user are required", where, key, key)
+	}
+	if s.KnownHosts == "" {
+		add("%s: %s.known_hosts is required: the server's host key is always verified (get it with 'ssh-keyscan -p PORT HOST > known_hosts' and check its fingerprint with the partner)", where, key)
+	} else if _, err := os.Stat(s.KnownHosts); err != nil {
+		add("%s: %s.known_hosts: %v", where, key, err)
+	}
+	pw, err := Secret(key+".password", s.PasswordEnv, s.PasswordFile)
+	if err != nil {
+		add("%s: %v", where, err)
+	}
+	if s.PrivateKeyFile != "" {
+		if _, err := os.Stat(s.PrivateKeyFile); err != nil {
+			add("%s: %s.private_key_file: %v", where, key, err)
+		}
+	} else if pw == "" && err == nil {
+		add("%s: %s needs private_key_file or password_env/password_file", where, key)
+	}
+	if _, err := Secret(key+".key_passphrase", s.KeyPassphraseEnv, s.KeyPassphraseFile); err != nil {
+		add("%s: %v", where, err)
+	}
+	if s.Timeout < 0 || s.KeepAlive < 0 {
+		add("%s: %s timeout and keepalive must not be negative", where, key)
+	}
+}
+
+func checkFTP(where, key string, p *FTPConn, add func(string, ...any)) {
+	if p.Addr == "" || p.User == "" {
+		add("%s: %s.addr and %s.user are required", where, key, key)
+	}
+	if pw, err := Secret(key+".password", p.PasswordEnv, p.PasswordFile); err != nil {
+		add("%s: %v", where, err)
+	} else if pw == "" {
+		add("%s: %s needs password_env or password_file", where, key)
+	}
+	switch p.TLS {
+	case "explicit", "none":
+	default:
+		add("%s: %s.tls %q is not one of explicit, none", where, key, p.TLS)
+	}
+	if p.TLS == "none" && (p.CAFile != "" || p.ServerName != "") {
+		add("%s: %s.ca_file and server_name need tls: explicit", where, key)
+	}
+	if p.CAFile != "" {
+		if _, err := os.Stat(p.CAFile); err != nil {
+			add("%s: %s.ca_file: %v", where, key, err)
+		}
+	}
+	if p.Timeout < 0 || p.MaxConns < 0 {
+		add("%s: %s timeout and max_conns must not be negative", where, key)
+	}
+}
+
+func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...any)) {
+	for i, d := range c.Deliveries {
+		where := fmt.Sprintf("deliveries[%d]", i)
+		if d.Name != "" {
+			where = fmt.Sprintf("delivery %q", d.Name)
+		}
+		switch {
+		case d.Name == "":
+			add("%s: name is required", where)
+		case !flowName.MatchString(d.Name):
+			add("%s: name may use letters, digits, '.', '_' and '-' only", where)
+		case names[d.Name]:
+			add("%s: name already used by another flow or delivery", where)
+		}
+		names[d.Name] = true
+		if d.Topic == "" {
+			add("%s: topic is required (the topic whose events become files)", where)
+		}
+		for _, t := range []struct{ key, name string }{{"topic", d.Topic}, {"dead_letter_topic", d.DeadLetterTopic}} {
+			if t.name != "" && !topicName.MatchString(t.name) {
+				add("%s: %s %q is not a valid Kafka topic name", where, t.key, t.name)
+			}
+		}
+		if d.DeadLetterTopic != "" && d.DeadLetterTopic == d.Topic {
+			add("%s: dead_letter_topic must differ from topic", where)
+		}
+		if d.StartFrom != "earliest" && d.StartFrom != "latest" {
+			add("%s: start_from %q is not one of earliest, latest", where, d.StartFrom)
+		}
+		switch d.Format {
+		case "json":
+			if d.Spec != "" {
+				add("%s: spec is only for format fixedwidth", where)
+			}
+		case "fixedwidth":
+			if d.Spec == "" {
+				add("%s: spec is required for format fixedwidth", where)
+			} else if _, err := os.Stat(d.Spec); err != nil {
+				add("%s: spec: %v", where, err)
+			}
+		default:
+			add("%s: format %q is not one of json, fixedwidth", where, d.Format)
+		}
+		if d.Concurrency < 0 {
+			add("%s: concurrency must not be negative", where)
+		}
+		if d.ControlNumberPath != "" && d.ControlNumberExtension != "" {
+			add("%s: set control_number_path or control_number_extension, not both", where)
+		}
+		n := 0
+		for _, set := range []bool{d.Destination.Local != nil, d.Destination.SFTP != nil, d.Destination.FTP != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			add("%s: destination needs exactly one of local, sftp, ftp", where)
+		}
+		key := "destination." + d.Destination.Kind()
+		if l := d.Destination.Local; l != nil && l.Dir == "" {
+			add("%s: destination.local.dir is required", where)
+		}
+		if s := d.Destination.SFTP; s != nil {
+			checkSFTP(where, key, s, add)
+		}
+		if p := d.Destination.FTP; p != nil {
+			checkFTP(where, key, p, add)
+		}
+	}
 }
 
 // Seed copies the files of l.SeedFrom into l.Dir when l.Dir does not exist
