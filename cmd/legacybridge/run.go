@@ -31,12 +31,20 @@ import (
 	"legacybridge/internal/ledger"
 )
 
-const runHelp = `Runs every flow of the config. Each flow polls its drop folder, picks a file up
-only once it is complete (size and mtime unchanged across two polls and older
-than min_age, or its done marker exists), claims it into processing/, parses it,
-maps every record to a canonical event and publishes the events to Kafka with
-acks=all. The file moves to archive/YYYY-MM-DD/ only after Kafka acknowledged
-every event; bad input moves to error/ with NAME.error.json beside it.
+const runHelp = `Runs every flow and delivery of the config.
+
+A flow polls its drop folder (local, SFTP or FTP/FTPS), picks a file up only
+once it is complete (size and mtime unchanged across polls and older than
+min_age, or its done marker exists), claims it into processing/ (or reads it
+in place on a read-only drop), parses it, maps every record to a canonical
+event and publishes the events to Kafka with acks=all. The file moves to
+archive/YYYY-MM-DD/ only after Kafka acknowledged every event; bad input
+moves to error/ with NAME.error.json beside it. A server that is down is
+retried with backoff while the other flows go on.
+
+A delivery consumes a Kafka topic and writes one file per event into a
+partner's folder (temporary name, rename, optional done marker), committing
+the offset only once the file is in place.
 
 With kafka.brokers: [embedded] (the default) an in-process broker listens on
 kafka.embedded_listen (127.0.0.1:9092) with its data in STATE_DIR/kafka, so
@@ -44,8 +52,9 @@ kafka.embedded_listen (127.0.0.1:9092) with its data in STATE_DIR/kafka, so
 
 Without --once it runs until SIGINT/SIGTERM and then finishes the file in hand
 (up to --grace) before exiting. With --once it processes every complete file
-present, waits for all acknowledgements and exits: 0 when every file was
-delivered, 1 when a file was quarantined or a flow could not start.`
+present, waits for all acknowledgements, lets each delivery write out what
+its topic holds, and exits: 0 when everything was delivered, 1 when a file
+was quarantined or a flow or delivery could not start or stopped.`
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run --config FILE [--once]", runHelp, stderr)
