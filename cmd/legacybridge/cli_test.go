@@ -137,3 +137,46 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+func TestParseEDIFACTAuto(t *testing.T) {
+	// UNOC (ISO-8859-1): the é in the party name arrives as UTF-8.
+	edi := "UNA:+.? '\nUNB+UNOC:3+SENDER:14+RECEIVER:14+241202:0815+REF42'\n" +
+		"UNH+1+ORDERS:D:96A:UN'\nBGM+220+PO4711+9'\nNAD+BY+++Soci\xe9t\xe9 G?+M'\nUNT+4+1'\n" +
+		"UNH+2+ORDERS:D:96A:UN'\nBGM+220+PO4712+9'\nUNT+3+2'\nUNZ+2+REF42'\n"
+	p := filepath.Join(t.TempDir(), "orders.edi")
+	os.WriteFile(p, []byte(edi), 0o644)
+	code, out, errOut := run(t, "parse", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d JSON objects, want 2 (one per message): %s", len(lines), out)
+	}
+	var rec struct {
+		Format, Type string
+		Segments     []struct {
+			Tag      string
+			Elements []json.RawMessage // a string, or a list of components
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Format != "edifact" || rec.Type != "ORDERS" || len(rec.Segments) != 4 {
+		t.Fatalf("record = %+v", rec)
+	}
+	var got string
+	json.Unmarshal(rec.Segments[2].Elements[3], &got)
+	if got != "Société G+M" {
+		t.Errorf("NAD party name = %q, want %q (UNOC decoded, release character applied)", got, "Société G+M")
+	}
+
+	// A wrong UNT count names the file, segment and byte offset.
+	bad := strings.Replace(edi, "UNT+3+2'", "UNT+9+2'", 1)
+	os.WriteFile(p, []byte(bad), 0o644)
+	code, _, errOut = run(t, "parse", "--format", "edifact", p)
+	if code != 1 || !strings.Contains(errOut, p) || !strings.Contains(errOut, "UNT") || !strings.Contains(errOut, "byte offset") {
+		t.Errorf("exit %d, stderr %q; want 1 naming the file, the UNT segment and its offset", code, errOut)
+	}
+}

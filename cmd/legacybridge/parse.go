@@ -12,19 +12,21 @@ import (
 	"strings"
 
 	"legacybridge"
+	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/fixedwidth"
 	"legacybridge/parsers/x12"
 )
 
 func cmdParse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("parse", "parse [--format auto|x12|fixedwidth] [--layout FILE] FILE...",
+	fs := newFlagSet("parse", "parse [--format auto|x12|edifact|fixedwidth] [--layout FILE] FILE...",
 		`Parses files and prints one JSON object per X12 transaction set (with its
 envelope: sender/receiver ids and qualifiers, ISA/GS/ST control numbers,
-version, functional group id) or per fixed-width record. Files are streamed,
+version, functional group id), per UN/EDIFACT message (UNB/UNG/UNH envelope,
+text decoded from the UNB character set to UTF-8) or per fixed-width record. Files are streamed,
 never read whole. On malformed input it prints what parsed before the fault,
 names the file and the place (segment number, byte offset) on stderr, and exits
 1 after trying every file.`, stderr)
-	format := fs.String("format", "auto", "auto, x12 or fixedwidth (auto: ISA → x12, otherwise fixedwidth with --layout)")
+	format := fs.String("format", "auto", "auto, x12, edifact or fixedwidth (auto: ISA → x12, UNA/UNB → edifact, otherwise fixedwidth with --layout)")
 	layout := fs.String("layout", "", "fixed-width layout file")
 	charset := fs.String("charset", "utf-8", "X12 text encoding: utf-8 (bytes that are not UTF-8 are read as Windows-1252, with a warning), windows-1252, iso-8859-1")
 	if err := fs.Parse(args); err != nil {
@@ -85,13 +87,18 @@ func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder, ch
 		p = x12.Parser{Charset: charset, Warn: func(e *x12.ParseError) {
 			fmt.Fprintln(stderr, "legacybridge parse: warning:", e)
 		}}
+	case "edifact":
+		// Each interchange is read in the character set its UNB declares.
+		p = edifact.Parser{Warn: func(e *edifact.ParseError) {
+			fmt.Fprintln(stderr, "legacybridge parse: warning:", e)
+		}}
 	case "fixedwidth":
 		if fw == nil {
 			return fmt.Errorf("%s: fixed-width input needs --layout FILE", name)
 		}
 		p = fixedwidth.Parser{Layout: fw}
 	default:
-		return fmt.Errorf("format %q is not supported (auto, x12, fixedwidth)", format)
+		return fmt.Errorf("format %q is not supported (auto, x12, edifact, fixedwidth)", format)
 	}
 	rr := p.NewReader(br, name)
 	for {
@@ -109,7 +116,7 @@ func parseFile(name, format string, fw *fixedwidth.Layout, enc *json.Encoder, ch
 }
 
 // detect peeks at the start of the input: ISA (after a BOM or blanks) is X12,
-// UNA/UNB is EDIFACT, anything else is fixed-width when a layout was given.
+// UNA/UNB (or a bare UNH) is EDIFACT, anything else is fixed-width when a layout was given.
 func detect(br *bufio.Reader, haveLayout bool) (string, error) {
 	head, _ := br.Peek(512)
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
@@ -117,8 +124,8 @@ func detect(br *bufio.Reader, haveLayout bool) (string, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte("ISA")):
 		return "x12", nil
-	case bytes.HasPrefix(head, []byte("UNA")), bytes.HasPrefix(head, []byte("UNB")):
-		return "", errors.New("UN/EDIFACT is not supported yet (planned); use an X12 or fixed-width file")
+	case edifact.Detect(head):
+		return "edifact", nil
 	case haveLayout:
 		return "fixedwidth", nil
 	}

@@ -11,6 +11,7 @@ import (
 	"legacybridge/internal/config"
 	"legacybridge/mappings"
 	"legacybridge/mappings/generic"
+	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/fixedwidth"
 	"legacybridge/parsers/x12"
 )
@@ -23,6 +24,10 @@ func newParser(pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) 
 		return x12.Parser{Charset: pc.Charset, Warn: func(e *x12.ParseError) {
 			log.Warn("x12 input accepted with a warning", "warning", e.Error())
 		}}, nil
+	case "edifact":
+		return edifact.Parser{Warn: func(e *edifact.ParseError) {
+			log.Warn("edifact input accepted with a warning", "warning", e.Error())
+		}}, nil
 	case "fixedwidth":
 		l, err := fixedwidth.LoadLayout(pc.Layout)
 		if err != nil {
@@ -30,7 +35,7 @@ func newParser(pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) 
 		}
 		return fixedwidth.Parser{Layout: l}, nil
 	}
-	return nil, fmt.Errorf("parser format %q is not supported (x12 or fixedwidth)", pc.Format)
+	return nil, fmt.Errorf("parser format %q is not supported (x12, edifact or fixedwidth)", pc.Format)
 }
 
 // newMappers loads a flow's mapping files, then adds what handles unmapped
@@ -59,7 +64,7 @@ func newMappers(fc config.Flow, p legacybridge.Parser) ([]legacybridge.Mapper, e
 	}
 	switch fc.Unmapped {
 	case "generic":
-		if fc.Parser.Format == "x12" {
+		if fc.Parser.Format == "x12" || fc.Parser.Format == "edifact" {
 			g, err := generic.New()
 			if err != nil {
 				return nil, err

@@ -347,7 +347,7 @@ func (d Destination) Kind() string {
 
 // Parser picks the format.
 type Parser struct {
-	// Format is x12 or fixedwidth.
+	// Format is x12, edifact or fixedwidth.
 	Format string `yaml:"format"`
 	// Layout is the fixed-width layout file.
 	Layout string `yaml:"layout"`
@@ -809,6 +809,10 @@ func (c *Config) Validate() error {
 			default:
 				add("%s: parser.charset %q is not one of utf-8, windows-1252, iso-8859-1", where, f.Parser.Charset)
 			}
+		case "edifact":
+			if f.Parser.Layout != "" || f.Parser.Charset != "" {
+				add("%s: parser.layout and parser.charset are not for edifact (each interchange declares its character set in UNB)", where)
+			}
 		case "fixedwidth":
 			if f.Parser.Layout == "" {
 				add("%s: parser.layout is required for fixedwidth", where)
@@ -816,9 +820,9 @@ func (c *Config) Validate() error {
 				add("%s: parser.layout: %v", where, err)
 			}
 		case "":
-			add("%s: parser.format is required (x12 or fixedwidth)", where)
+			add("%s: parser.format is required (x12, edifact or fixedwidth)", where)
 		default:
-			add("%s: parser.format %q is not supported (x12 or fixedwidth)", where, f.Parser.Format)
+			add("%s: parser.format %q is not supported (x12, edifact or fixedwidth)", where, f.Parser.Format)
 		}
 		if len(f.Mappings) == 0 {
 			add("%s: mapping is required", where)
