@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,13 +26,14 @@ type Dialect interface {
 	Limit(n int) string
 	// Kind classifies a column by its driver type.
 	Kind(ct *sql.ColumnType) Kind
-	// CursorExpr renders the change column col (quoted) as text that,
+	// CursorExpr renders the change column c (quoted: col) as text that,
 	// bound again through CursorParam, compares exactly like the stored
-	// value: no precision lost (Kafka Connect JDBC #70), no zone shifted.
-	CursorExpr(col string, k Kind) string
+	// value: no precision lost (Kafka Connect JDBC #70), no zone shifted,
+	// and (Oracle) of the column's own type, so its index stays usable.
+	CursorExpr(col string, c Column) string
 	// CursorParam is the n-th bind parameter read back from CursorExpr's
 	// text into the column's type.
-	CursorParam(n int, k Kind) string
+	CursorParam(n int, c Column) string
 	// OrderExpr renders a key column (quoted) for ORDER BY and range
 	// comparisons with binary ordering, the order in which the engine
 	// compares keys itself.
@@ -249,4 +251,21 @@ func Columns(ctx context.Context, db *sql.DB, d Dialect, n Name) ([]Column, erro
 		cols[i] = Column{Name: columnName(ct.Name()), Kind: d.Kind(ct), DBType: ct.DatabaseTypeName()}
 	}
 	return cols, rows.Err()
+}
+
+// Script renders statements as a script for the database's own client
+// (sqlite3, psql, SQL*Plus): PL/SQL blocks (ending in "END;") are ended
+// by a line with "/", other statements by ";".
+func Script(stmts []string) string {
+	var b strings.Builder
+	for _, s := range stmts {
+		s = strings.TrimSpace(s)
+		b.WriteString(s)
+		if strings.HasSuffix(strings.ToUpper(s), "END;") {
+			b.WriteString("\n/\n\n")
+		} else {
+			b.WriteString(";\n\n")
+		}
+	}
+	return b.String()
 }

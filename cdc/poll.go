@@ -21,21 +21,21 @@ func (t *table) pollQuery(d Dialect, cur *cursorState, limit int) (string, []any
 	where := qc + " IS NOT NULL"
 	if cur != nil && cur.Text != "" {
 		if cur.Key == nil {
-			where += " AND " + qc + " > " + d.CursorParam(len(a.vals)+1, t.chKind)
+			where += " AND " + qc + " > " + d.CursorParam(len(a.vals)+1, t.chCol)
 			a.vals = append(a.vals, cur.Text)
 		} else {
 			key, err := decodeValues(cur.Key)
 			if err != nil {
 				return "", nil, err
 			}
-			where += " AND " + qc + " >= " + d.CursorParam(len(a.vals)+1, t.chKind)
+			where += " AND " + qc + " >= " + d.CursorParam(len(a.vals)+1, t.chCol)
 			a.vals = append(a.vals, cur.Text)
-			where += " AND (" + qc + " > " + d.CursorParam(len(a.vals)+1, t.chKind)
+			where += " AND (" + qc + " > " + d.CursorParam(len(a.vals)+1, t.chCol)
 			a.vals = append(a.vals, cur.Text)
 			where += " OR " + keyAfter(a, t.key, key) + ")"
 		}
 	}
-	q := "SELECT " + t.selList + ", " + d.CursorExpr(qc, t.chKind) + " AS " + d.Quote("LB_CURSOR") + " FROM " + t.quoted +
+	q := "SELECT " + t.selList + ", " + d.CursorExpr(qc, t.chCol) + " AS " + d.Quote("LB_CURSOR") + " FROM " + t.quoted +
 		" WHERE " + where + " ORDER BY " + qc + ", " + orderBy(t.key) + " " + d.Limit(limit)
 	return q, a.vals, nil
 }
@@ -46,7 +46,7 @@ func (t *table) snapQuery(d Dialect, after []any, limit int, withCursor bool) st
 	a := &args{d: d}
 	q := "SELECT " + t.selList
 	if withCursor {
-		q += ", " + d.CursorExpr(d.Quote(t.change), t.chKind) + " AS " + d.Quote("LB_CURSOR")
+		q += ", " + d.CursorExpr(d.Quote(t.change), t.chCol) + " AS " + d.Quote("LB_CURSOR")
 	}
 	q += " FROM " + t.quoted
 	if after != nil {

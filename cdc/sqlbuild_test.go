@@ -24,8 +24,8 @@ func (f fakeDialect) Placeholder(n int) string {
 }
 func (fakeDialect) Limit(n int) string                                { return "LIMIT " + strconv.Itoa(n) }
 func (fakeDialect) Kind(*sql.ColumnType) Kind                         { return KindText }
-func (fakeDialect) CursorExpr(c string, _ Kind) string                { return "TXT(" + c + ")" }
-func (f fakeDialect) CursorParam(n int, _ Kind) string                { return "TS(" + f.Placeholder(n) + ")" }
+func (fakeDialect) CursorExpr(c string, _ Column) string              { return "TXT(" + c + ")" }
+func (f fakeDialect) CursorParam(n int, _ Column) string              { return "TS(" + f.Placeholder(n) + ")" }
 func (fakeDialect) OrderExpr(c string, k Kind) string                 { return c }
 func (fakeDialect) Classify(error) ErrorClass                         { return ErrorClass{} }
 func (fakeDialect) JournalDDL(Name, []TableDef) ([]string, error)     { return nil, nil }

@@ -89,6 +89,7 @@ type table struct {
 	keyNames  []string
 	change    string
 	chKind    Kind
+	chCol     Column
 	created   string
 	selList   string
 	reconcile time.Duration // <0: off
@@ -114,6 +115,13 @@ func (t *table) discover(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err != nil {
 		return err
 	}
+	return t.configure(d, all)
+}
+
+// configure checks the config against the table's columns and prepares
+// the SELECT list.
+func (t *table) configure(d Dialect, all []Column) error {
+	var err error
 	t.quoted = t.name.Quoted(d)
 	t.kinds = map[string]Kind{}
 	for _, c := range all {
@@ -140,6 +148,11 @@ func (t *table) discover(ctx context.Context, db *sql.DB, d Dialect) error {
 	if t.change != "" {
 		if t.chKind, err = need("change", t.change); err != nil {
 			return err
+		}
+		for _, c := range all {
+			if c.Name == t.change {
+				t.chCol = c
+			}
 		}
 		if t.chKind != KindTime && t.chKind != KindTimeTZ {
 			return fmt.Errorf("cdc: table %s: change column %s is %s, not a date/time; polling needs the date/time every insert and update stamps (or use the journal strategy)", t.name, t.change, t.kinds[t.change])

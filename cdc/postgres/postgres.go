@@ -100,10 +100,10 @@ func kindOf(t string) cdc.Kind {
 // CursorExpr renders the change column as PostgreSQL's own text
 // (microseconds, and the offset for timestamptz): read back with the cast
 // of CursorParam it is the same value.
-func (Dialect) CursorExpr(col string, _ cdc.Kind) string { return col + "::text" }
+func (Dialect) CursorExpr(col string, _ cdc.Column) string { return col + "::text" }
 
-func (d Dialect) CursorParam(n int, k cdc.Kind) string {
-	switch k {
+func (d Dialect) CursorParam(n int, c cdc.Column) string {
+	switch c.Kind {
 	case cdc.KindTimeTZ:
 		return d.Placeholder(n) + "::text::timestamptz"
 	case cdc.KindTime:

@@ -97,9 +97,9 @@ func kindOf(decl string) cdc.Kind {
 // CursorExpr reads the change column as the text (or number) SQLite
 // stores, not the driver's parsed time: bound back it compares exactly
 // (a re-formatted time could sort differently as text).
-func (Dialect) CursorExpr(col string, _ cdc.Kind) string { return "CAST(" + col + " AS TEXT)" }
+func (Dialect) CursorExpr(col string, _ cdc.Column) string { return "CAST(" + col + " AS TEXT)" }
 
-func (Dialect) CursorParam(int, cdc.Kind) string { return "?" }
+func (Dialect) CursorParam(int, cdc.Column) string { return "?" }
 
 func (Dialect) OrderExpr(col string, k cdc.Kind) string {
 	if k == cdc.KindText {

@@ -103,11 +103,16 @@ func (e Env) Seed(t testing.TB, db *sql.DB, from, to int) {
 	t.Helper()
 	var vals []string
 	var args []any
+	cols := "ITEMS (ID, NAME, QTY, NOTE, VER, CREATION_DATE, LAST_UPDATE_DATE)"
 	for i := from; i < to; i++ {
 		vals = append(vals, "(?, ?, ?, ?, 1, "+e.StmtNow+", "+e.StmtNow+")")
 		args = append(args, i, fmt.Sprintf("item %d", i), fmt.Sprintf("%d.50", i), nil)
 	}
-	e.Exec(t, db, "INSERT INTO ITEMS (ID, NAME, QTY, NOTE, VER, CREATION_DATE, LAST_UPDATE_DATE) VALUES "+strings.Join(vals, ", "), args...)
+	if e.Dialect.Name() == "oracle" { // no multi-row VALUES before 23ai
+		e.Exec(t, db, "INSERT ALL INTO "+cols+" VALUES "+strings.Join(vals, " INTO "+cols+" VALUES ")+" SELECT 1 FROM DUAL", args...)
+	} else {
+		e.Exec(t, db, "INSERT INTO "+cols+" VALUES "+strings.Join(vals, ", "), args...)
+	}
 	// Rows stamped within the safety lag of a snapshot's start belong to
 	// the stream, not the snapshot; tests that count snapshot rows wait.
 	Wait()
