@@ -26,8 +26,6 @@ import (
 	"unicode/utf8"
 
 	gofw "github.com/ianlopshire/go-fixedwidth"
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
 
 	"legacybridge"
 )
@@ -136,14 +134,20 @@ type Decoder struct {
 	index  int   // records (data lines) seen
 	buf    []byte
 
-	cm   *encoding.Decoder // single-byte charset decoder
-	conv []byte
+	tab     *decodeTable // single-byte charset
+	conv    []byte
+	blanked []byte // the line with raw fields blanked, for the text
+	raw     []byte // the current line's bytes
+	pend    []byte // records still to come from one long line (framing auto)
+	pendAt  int64  // offset of pend
+
+	totals totals // of the layout's controls
+	envs   []map[string]string
 
 	fw       []*fwDecoder // per record type
 	fallback *fwDecoder
 
-	envelope map[string]string
-	openLine int   // line of the header whose batch is open, 0 when none
+	open     []int // line of the header of each open batch level
 	details  int64 // detail records since the last trailer
 	records  int64 // records since the last trailer
 	trailers int
@@ -176,12 +180,10 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 		}
 		d.s = s
 		d.fw = make([]*fwDecoder, len(s.types))
-		switch s.charset {
-		case "iso-8859-1":
-			d.cm = charmap.ISO8859_1.NewDecoder()
-		case "windows-1252":
-			d.cm = charmap.Windows1252.NewDecoder()
+		if s.cmap != nil {
+			d.tab = newDecodeTable(s.cmap)
 		}
+		d.totals = make(totals, len(s.controls))
 	}
 	for {
 		raw, start, err := d.readLine()
@@ -205,6 +207,9 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 		if len(raw) == 0 || d.s.comment != nil && bytes.HasPrefix(raw, d.s.comment) {
 			continue
 		}
+		if d.s.blockFill != 0 && len(d.open) == 0 && isFill(raw, d.s.blockFill) {
+			continue
+		}
 		rec, err := d.decodeLine(raw, start)
 		d.index++
 		return rec, err
@@ -214,6 +219,68 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 // readLine returns the next line without its terminator, and the byte
 // offset of its first byte.
 func (d *Decoder) readLine() ([]byte, int64, error) {
+	switch {
+	case len(d.pend) > 0:
+		n := d.s.recLen
+		rec, at := d.pend[:n], d.pendAt
+		d.pend, d.pendAt = d.pend[n:], at+int64(n)
+		d.line++
+		return rec, at, nil
+	case d.s.framing == FramingFixed:
+		return d.readRecord()
+	}
+	line, start, err := d.readLine1()
+	if n := d.s.recLen; err == nil && d.s.framing == FramingAuto && len(line) > n && len(line)%n == 0 {
+		// One line of whole records: a file without line breaks.
+		d.pend, d.pendAt = line[n:], start+int64(n)
+		line = line[:n]
+	}
+	return line, start, err
+}
+
+// readRecord reads the next record_length bytes (framing fixed). A last,
+// partial record is returned as it is (a short line); a line end or a DOS
+// end-of-file byte after the last record is not a record.
+func (d *Decoder) readRecord() ([]byte, int64, error) {
+	n := d.s.recLen
+	if cap(d.buf) < n {
+		d.buf = make([]byte, n)
+	}
+	b := d.buf[:n]
+	start := d.offset
+	k, err := io.ReadFull(d.r, b)
+	d.offset += int64(k)
+	switch err {
+	case nil:
+	case io.EOF:
+		return nil, start, io.EOF
+	case io.ErrUnexpectedEOF:
+		if !d.s.ebcdic {
+			switch string(b[:k]) {
+			case "\n", "\r\n", "\x1a", "\n\x1a", "\r\n\x1a":
+				return nil, start, io.EOF
+			}
+		}
+		b = b[:k]
+	default:
+		return nil, start, err
+	}
+	d.line++
+	return b, start, nil
+}
+
+// isFill says whether a record is all block-fill bytes.
+func isFill(b []byte, c byte) bool {
+	for _, x := range b {
+		if x != c {
+			return false
+		}
+	}
+	return true
+}
+
+// readLine1 reads the next line (framing lines).
+func (d *Decoder) readLine1() ([]byte, int64, error) {
 	max := d.MaxLineBytes
 	if max <= 0 {
 		max = DefaultMaxLineBytes
@@ -329,6 +396,10 @@ func (d *Decoder) perr(t *text, col int, rt *recType, f string, err error) *Pars
 func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, error) {
 	s := d.s
 	t := &text{start: start, rawLen: len(raw), bytes: s.byteCols}
+	d.raw = raw
+	if s.hasRaw && s.cmap == nil {
+		raw = d.blankRaw(raw) // binary bytes are neither UTF-8 nor ASCII
+	}
 	// An encoding fault is reported after dispatch, so the line still
 	// counts towards the trailer.
 	var encErr *ParseError
@@ -369,11 +440,11 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 		t.s, t.ascii = string(raw), encErr == nil
 	default:
 		t.single = true
-		var err error
-		d.conv, err = d.cm.Bytes(raw)
-		if err != nil {
-			return legacybridge.Record{}, d.perr(t, 0, nil, "", fmt.Errorf("%w: %v", ErrEncoding, err))
+		src := raw
+		if s.hasRaw {
+			src = d.blankRaw(raw)
 		}
+		d.conv = d.tab.append(d.conv[:0], src)
 		t.s = string(d.conv)
 		t.ascii = len(t.s) == len(raw)
 	}
@@ -421,23 +492,32 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	// Structure: when the layout has a header, every other record belongs
 	// to a header's batch, and (with a trailer type) a trailer closes the
 	// batch before the next header opens.
-	if s.hasHeader() {
-		switch rt.role {
-		case RoleHeader:
-			if d.openLine > 0 && s.hasRole(RoleTrailer) {
-				return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before the %q record closing the batch opened at line %d",
-					ErrOrder, rt.name, s.roleName(RoleTrailer), d.openLine))
-			}
-			d.openLine = d.line
-		default:
-			if d.openLine == 0 {
-				return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before any %q record",
-					ErrOrder, rt.name, s.roleName(RoleHeader)))
-			}
-			if rt.role == RoleTrailer {
-				d.openLine = 0
-			}
+	var env map[string]string // the envelope of the record's batch
+	if len(d.envs) > 0 && rt.role != RoleHeader {
+		env = d.envs[len(d.envs)-1]
+	}
+	open, fault := s.nest(d.open, rt, d.line)
+	if fault != nil {
+		if fault.before != "" {
+			return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before any %q record",
+				ErrOrder, rt.name, fault.before))
 		}
+		return legacybridge.Record{}, d.perr(t, s.codeStart, rt, "", fmt.Errorf("%w: %q record before the %q record closing the batch opened at line %d",
+			ErrOrder, rt.name, fault.closing, fault.openedAt))
+	}
+	d.open = open
+	if rt.role == RoleHeader {
+		d.envs = d.envs[:min(len(d.envs), rt.level-1)]
+		for len(d.envs) < rt.level-1 {
+			d.envs = append(d.envs, nil)
+		}
+		if len(d.envs) > 0 {
+			env = d.envs[len(d.envs)-1]
+		}
+		d.envs = append(d.envs, env) // until its fields are typed
+		s.resetTotals(d.totals, rt.level)
+	} else if len(d.envs) > len(d.open) {
+		d.envs = d.envs[:len(d.open)]
 	}
 	var want int64 = -1 // trailer count to check
 	var what string
@@ -497,24 +577,55 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 		Pos:    legacybridge.Position{File: d.Name, Offset: t.start, Line: d.line, Tag: rt.name, Index: d.index},
 		Fields: make(map[string]any, len(rt.fields)),
 	}
+	typed := make([]any, len(rt.fields))
 	for i, f := range rt.fields {
-		v, err := f.convert(vals[i])
+		var v any
+		var err error
+		if f.raw {
+			v, err = f.rawValue(d.raw[min(f.start-1, len(d.raw)):min(f.end, len(d.raw))], s.space)
+		} else {
+			v, err = f.convert(vals[i])
+		}
 		if err != nil {
 			return legacybridge.Record{}, d.perr(t, f.start, rt, f.name, err)
 		}
 		rec.Fields[f.name] = v
+		typed[i] = v
+	}
+	if len(s.controls) > 0 {
+		s.addTotals(d.totals, rt, func(i int) any { return typed[i] })
 	}
 	switch rt.role {
 	case RoleHeader:
-		env := make(map[string]string, len(rt.fields))
+		rec.Envelope = env
+		henv := make(map[string]string, len(env)+len(rt.fields))
+		for k, v := range env {
+			henv[k] = v
+		}
 		for _, f := range rt.fields {
 			if v, ok := envelopeString(rec.Fields[f.name]); ok {
-				env[f.name] = v
+				henv[f.name] = v
 			}
 		}
-		d.envelope = env
+		if n := len(d.envs); n > 0 && n == rt.level {
+			d.envs[n-1] = henv
+		}
 	case RoleTrailer:
-		rec.Envelope = d.envelope
+		rec.Envelope = env
+		var cerr error
+		for k, ct := range s.controls {
+			if ct.rt != rt {
+				continue
+			}
+			if err := ct.check(typed[ct.fieldIdx], &d.totals[k]); err != nil && cerr == nil {
+				f := rt.fields[ct.fieldIdx]
+				cerr = d.perr(t, f.start, rt, f.name, err)
+			}
+			d.totals[k].SetInt64(0)
+		}
+		if cerr != nil {
+			return legacybridge.Record{}, cerr
+		}
 		if want >= 0 {
 			f := rt.fields[s.countIdx]
 			if got, ok := rec.Fields[f.name].(int64); !ok || got != want {
@@ -527,9 +638,43 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 			}
 		}
 	default:
-		rec.Envelope = d.envelope
+		rec.Envelope = env
 	}
 	return rec, nil
+}
+
+// blankRaw returns the line with the bytes of its record type's raw
+// (packed, binary, zoned) fields blanked, so that only text is decoded as
+// text and go-fixedwidth never sees a line end inside binary data.
+func (d *Decoder) blankRaw(raw []byte) []byte {
+	s := d.s
+	rt := s.types[0]
+	if s.codeStart > 0 {
+		a, b := s.codeStart-1, s.codeStart-1+s.codeLen
+		if b > len(raw) {
+			return raw
+		}
+		c := raw[a:b]
+		if d.tab != nil {
+			var code [16]byte
+			c = d.tab.append(code[:0], c)
+		}
+		var ok bool
+		if rt, ok = s.byCode[string(c)]; !ok {
+			return raw
+		}
+	}
+	if len(rt.raw) == 0 {
+		return raw
+	}
+	d.blanked = append(d.blanked[:0], raw...)
+	for _, i := range rt.raw {
+		f := rt.fields[i]
+		for k := f.start - 1; k < f.end && k < len(raw); k++ {
+			d.blanked[k] = s.space
+		}
+	}
+	return d.blanked
 }
 
 // count adds a record of type rt (nil: unknown) to the trailer counts.
@@ -598,6 +743,15 @@ func (f *fwDecoder) decode(line string) error {
 func (d *Decoder) split(t *text, rt *recType) ([]string, error) {
 	vals := make([]string, len(rt.fields))
 	line := t.s[:t.at(rt.maxEnd+1)] // nothing past the last field matters
+	if strings.ContainsAny(line, "\r\n") {
+		// A line end inside a fixed-length record is data, which
+		// go-fixedwidth's line scanner would split on: trim here, the way
+		// go-fixedwidth does.
+		for i, f := range rt.fields {
+			vals[i] = trimField(line[t.at(f.start):t.at(f.end+1)], f)
+		}
+		return vals, nil
+	}
 	if len(line) <= fwLineLimit {
 		fd := d.fw[rt.idx]
 		if fd == nil {

@@ -17,7 +17,6 @@ import (
 
 	gofw "github.com/ianlopshire/go-fixedwidth"
 	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
 
 	"legacybridge"
 )
@@ -116,8 +115,11 @@ type Encoder struct {
 	cm    *encoding.Encoder
 	conv  []byte
 
+	nl       string // the line terminator written
+	totals   totals
+	vals     []any // the record's values by field index, for the totals
 	lines    int
-	open     bool  // a header's batch is open
+	open     []int // header line of each open batch level
 	details  int64 // detail records since the last trailer
 	records  int64 // records since the last trailer
 	trailers int
@@ -157,12 +159,14 @@ func (e *Encoder) init() error {
 		return err
 	}
 	e.s = s
-	switch s.charset {
-	case "iso-8859-1":
-		e.cm = charmap.ISO8859_1.NewEncoder()
-	case "windows-1252":
-		e.cm = charmap.Windows1252.NewEncoder()
+	if s.cmap != nil {
+		e.cm = s.cmap.NewEncoder()
 	}
+	e.nl = e.Newline
+	if s.framing == FramingFixed {
+		e.nl = "" // records follow one another
+	}
+	e.totals = make(totals, len(s.controls))
 	for _, rt := range s.types {
 		e.types = append(e.types, newRecEncoder(s, e.layout.Records[rt.idx], rt))
 	}
@@ -242,25 +246,49 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 	}
 	// Structure, as the Decoder checks it.
 	s := e.s
-	if s.hasHeader() {
-		switch rt.role {
-		case RoleHeader:
-			if e.open && s.hasRole(RoleTrailer) {
-				return fail("", fmt.Errorf("%w: %q record before the %q record closing the open batch", ErrOrder, rt.name, s.roleName(RoleTrailer)))
-			}
-		default:
-			if !e.open {
-				return fail("", fmt.Errorf("%w: %q record before any %q record", ErrOrder, rt.name, s.roleName(RoleHeader)))
-			}
+	open, fault := s.nest(slices.Clone(e.open), rt, line)
+	if fault != nil {
+		if fault.before != "" {
+			return fail("", fmt.Errorf("%w: %q record before any %q record", ErrOrder, rt.name, fault.before))
 		}
+		return fail("", fmt.Errorf("%w: %q record before the %q record closing the open batch", ErrOrder, rt.name, fault.closing))
 	}
 	records, details := e.records+1, e.details
 	if rt.role == RoleDetail {
 		details++
 	}
 	v := re.v.Elem()
+	e.vals = append(e.vals[:0], make([]any, len(rt.fields))...)
 	for i, f := range rt.fields {
-		val, given := rec.Fields[f.name]
+		e.vals[i] = rec.Fields[f.name]
+	}
+	var tots totals // the controls as they will be after this record
+	if len(s.controls) > 0 {
+		tots = make(totals, len(e.totals))
+		for k := range tots {
+			tots[k].Set(&e.totals[k])
+		}
+		if rt.role == RoleHeader {
+			s.resetTotals(tots, rt.level)
+		}
+		s.addTotals(tots, rt, func(i int) any { return e.vals[i] })
+		for k, ct := range s.controls {
+			if ct.rt != rt {
+				continue
+			}
+			f := rt.fields[ct.fieldIdx]
+			if val := rec.Fields[f.name]; val == nil {
+				e.vals[ct.fieldIdx] = ct.value(&tots[k])
+			} else if err := ct.check(val, &tots[k]); err != nil {
+				return fail(f.name, err)
+			}
+			tots[k].SetInt64(0)
+		}
+	}
+	var raws [][]byte
+	for i, f := range rt.fields {
+		val := e.vals[i]
+		_, given := rec.Fields[f.name]
 		if rt == s.trailer && i == s.countIdx {
 			want := details
 			if s.countAll {
@@ -273,6 +301,15 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 			} else if got != strconv.FormatInt(want, 10) {
 				return fail(f.name, fmt.Errorf("%w: trailer says %s, %d records were written", ErrTrailerCount, got, want))
 			}
+		}
+		if f.raw {
+			b := make([]byte, f.end-f.start+1)
+			if err := f.rawBytes(b, val, s.space); err != nil {
+				return fail(f.name, err)
+			}
+			raws = append(raws, b)
+			v.Field(i).SetString("")
+			continue
 		}
 		text, err := e.format(f, re.signed[i], val)
 		if err != nil {
@@ -296,21 +333,26 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 		}
 		out = e.conv
 	}
+	for k, i := range rt.raw {
+		f := rt.fields[i]
+		copy(out[f.start-1:f.end], raws[k])
+	}
 	if _, err := e.w.Write(out); err != nil {
 		e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
 		return e.err
 	}
-	if _, err := e.w.WriteString(e.Newline); err != nil {
+	if _, err := e.w.WriteString(e.nl); err != nil {
 		e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
 		return e.err
 	}
 	e.lines++
 	e.records, e.details = records, details
+	e.open = open
+	if tots != nil {
+		e.totals = tots
+	}
 	switch rt.role {
-	case RoleHeader:
-		e.open = true
 	case RoleTrailer:
-		e.open = false
 		if rt == s.trailer {
 			e.records, e.details = 0, 0
 			e.trailers++
@@ -327,7 +369,10 @@ func (e *Encoder) Reset(w io.Writer) {
 	if e.err != nil && e.s != nil {
 		e.err = nil // a write error; a layout error stays
 	}
-	e.lines, e.open, e.details, e.records, e.trailers = 0, false, 0, 0, 0
+	e.lines, e.open, e.details, e.records, e.trailers = 0, e.open[:0], 0, 0, 0
+	for k := range e.totals {
+		e.totals[k].SetInt64(0)
+	}
 }
 
 // Flush writes buffered lines to the underlying writer.
@@ -421,7 +466,10 @@ func (e *Encoder) fit(f *field, width int, s string) (string, error) {
 				return "", fmt.Errorf("%w: %q has %q, which is not ASCII", ErrEncoding, s, r)
 			}
 		}
-	case "iso-8859-1", "windows-1252":
+	default:
+		if e.cm == nil {
+			break
+		}
 		for _, r := range s {
 			if r < utf8.RuneSelf {
 				continue
@@ -452,7 +500,10 @@ func (e *Encoder) date(f *field, v any) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: %T for a date field", ErrValue, v)
 	}
-	s := t.Format(f.goLayout)
+	s, err := f.formatDate(t)
+	if err != nil {
+		return "", err
+	}
 	if utf8.RuneCountInString(s) != f.end-f.start+1 {
 		return "", fmt.Errorf("%w: %s formats as %q, not %d characters (%s)", ErrTooLong, t.Format(time.RFC3339), s, f.end-f.start+1, f.format)
 	}
@@ -518,6 +569,9 @@ func (f *field) number(width int, signed bool, v any) (string, error) {
 	}
 	if strings.Trim(body, "0.") == "" {
 		neg = false // no negative zero
+		if f.blankZero {
+			return "", nil
+		}
 	}
 	sign := ""
 	switch {

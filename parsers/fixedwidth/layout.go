@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	_ "time/tzdata" // layouts name IANA zones; hosts may lack zoneinfo
 
 	"go.yaml.in/yaml/v3"
@@ -28,9 +30,28 @@ type Layout struct {
 	Description string `yaml:"description,omitempty"` // free text
 
 	// Encoding of the input: "utf-8" (default), "ascii", "iso-8859-1"
-	// (alias "latin1") or "windows-1252" (alias "cp1252"). Values are
-	// always returned as UTF-8 strings.
+	// (alias "latin1"), "windows-1252" (alias "cp1252"), the PC code pages
+	// "ibm437" and "ibm850", or the EBCDIC code pages "ibm037" (US/Canada),
+	// "ibm1047" (Latin-1 open systems) and "ibm1140" (037 with the euro),
+	// also spelt "cp037", "ebcdic-037" and so on. Values are always
+	// returned as UTF-8 strings. EBCDIC input has no line ends: it needs
+	// framing "fixed".
 	Encoding string `yaml:"encoding,omitempty"`
+
+	// Framing says how records are separated: "lines" (default: LF or
+	// CRLF), "fixed" (no separators: every record_length bytes is a
+	// record, as mainframes write; a last partial record is a short line,
+	// and a trailing DOS end-of-file byte or line end is tolerated for the
+	// ASCII-based encodings) or "auto" (lines, and a line of exactly k
+	// times record_length characters, k >= 2, is k records: for NACHA
+	// files that arrive with or without line breaks).
+	Framing string `yaml:"framing,omitempty"`
+
+	// BlockFill, when set, is a character that fills blocking records:
+	// a record made only of it, outside any header's batch, is skipped
+	// (NACHA pads a file to a multiple of ten records with lines of "9").
+	// Default: none.
+	BlockFill string `yaml:"block_fill,omitempty"`
 
 	// Columns says what a column is for UTF-8 input: "characters" (default)
 	// or "bytes". With "bytes", a field boundary that splits a multi-byte
@@ -64,6 +85,11 @@ type Layout struct {
 	// records read; a mismatch, or input that ends without a trailer, is an
 	// error.
 	TrailerCount *TrailerCount `yaml:"trailer_count,omitempty"`
+
+	// Controls are the totals trailer records carry (record counts, hash
+	// totals, amount totals), checked against the records of their batch
+	// (see Control). Default: none.
+	Controls []Control `yaml:"controls,omitempty"`
 }
 
 // TypeCode is the place of the record type code on every line.
@@ -80,6 +106,14 @@ type RecordType struct {
 	// Role is "detail" (default), "header" or "trailer". A header's fields
 	// are carried, as strings, in the Envelope of the records after it.
 	Role string `yaml:"role,omitempty"`
+
+	// Level nests batches (default 1): a header of level 2 opens a batch
+	// inside the open level-1 batch, and a trailer of level 2 closes it
+	// (file header -> batch header -> entries -> batch control -> file
+	// control). Details belong to the innermost level unless they say
+	// otherwise. A header's envelope holds the fields of every open
+	// header, the inner one winning on equal names.
+	Level int `yaml:"level,omitempty"`
 
 	Fields []Field `yaml:"fields"`
 }
@@ -102,15 +136,46 @@ type Field struct {
 	// json.Number) or "date" (time.Time).
 	Type string `yaml:"type,omitempty"`
 
+	// Storage is how a number is stored: "display" (default: digits as
+	// text), "packed" (COBOL COMP-3: two digits a byte, the sign in the
+	// last half-byte: C or F positive, D negative) or "binary" (COBOL
+	// COMP, COMP-4, COMP-5: big-endian, 2, 4 or 8 bytes). Packed and
+	// binary fields are integers or decimals (scale for implied decimal
+	// places) and need byte columns: a single-byte encoding, or utf-8
+	// with columns "bytes".
+	Storage string `yaml:"storage,omitempty"`
+
+	// Signed, for packed and binary fields: the value may be negative
+	// (PIC S9). Default false: packed fields carry sign half-byte F and
+	// binary fields are unsigned.
+	Signed bool `yaml:"signed,omitempty"`
+
+	// Digits, for packed and binary fields, is the number of digits of
+	// the COBOL picture (e.g. 7 for S9(5)V99); writing a value with more
+	// is an error. Default: as many as the bytes hold.
+	Digits int `yaml:"digits,omitempty"`
+
+	// BlankWhenZero: a blank integer or decimal field is zero, and zero is
+	// written as blanks (COBOL BLANK WHEN ZERO). Default false: blank is
+	// no value.
+	BlankWhenZero bool `yaml:"blank_when_zero,omitempty"`
+
+	// PivotYear, for dates with a two-digit year YY, is the first year of
+	// the hundred-year window: with 1950, 50-99 are 1950-1999 and 00-49
+	// are 2000-2049. Default: 1969 (69-99 are 19xx, 00-68 are 20xx).
+	// CYY (C = 0 for 19xx, 1 for 20xx, as in IBM i CYYMMDD) needs none.
+	PivotYear int `yaml:"pivot_year,omitempty"`
+
 	// Scale, for decimals, is the number of implied decimal places
 	// ("0012345" with scale 3 is 12.345); a decimal point in the data is
 	// then an error. Unset (default): the data carries an explicit point,
 	// or none.
 	Scale *int `yaml:"scale,omitempty"`
 
-	// Format, for dates (required): YYYY, YY, MM, DD, HH, MI (or MM right
-	// after HH), SS and JJJ (day of year), with - / . : space and T as
-	// literals; e.g. YYYYMMDD, YYMMDD, MMDDYYYY, YYYYMMDDHHMMSS, HHMMSS.
+	// Format, for dates (required): YYYY, YY, CYY (century digit and
+	// year), MM, DD, HH, MI (or MM right after HH), SS and JJJ (day of
+	// year), with - / . : space and T as literals; e.g. YYYYMMDD, YYMMDD,
+	// CYYMMDD, YYJJJ (Julian), MMDDYYYY, YYYYMMDDHHMMSS, HHMMSS.
 	// Two-digit years 69-99 are 19xx, 00-68 are 20xx. Dates are read in
 	// Layout.Location (a local time skipped by daylight saving is an
 	// error); a format without a year is a time of day on 0000-01-01 UTC.
@@ -119,7 +184,9 @@ type Field struct {
 	// Sign, for integers and decimals: "leading" (default: optional + or -
 	// before the digits), "trailing" (optional + or - after them) or
 	// "overpunch" (COBOL zoned decimal: the last digit carries the sign,
-	// { A-I positive, } J-R negative).
+	// { A-I positive, } J-R negative; in EBCDIC the zone half-byte of the
+	// last byte, C positive, D negative, F unsigned, whatever the code
+	// page).
 	Sign string `yaml:"sign,omitempty"`
 
 	// Trim says which pad characters to remove: "both" (default), "right"
@@ -149,6 +216,53 @@ type TrailerCount struct {
 	// then, the header and the trailer itself included.
 	Counts string `yaml:"counts,omitempty"`
 }
+
+// A Control is a total a trailer record carries, checked when the trailer
+// is read (and filled in by the Encoder when the record leaves it out): a
+// count of records, or the sum of a field over records. It covers the
+// records since the header of the trailer's level opened the batch (or,
+// without headers, since the previous trailer of that type). A mismatch is
+// an error naming both values.
+type Control struct {
+	Record string `yaml:"record"` // trailer record type holding the total
+	Field  string `yaml:"field"`  // its integer or decimal field
+
+	// Count lists record types to count (e.g. [entry, addenda]).
+	Count []string `yaml:"count,omitempty"`
+
+	// Sum names the integer or decimal field to add up, over the record
+	// types in Of. Give Count or Sum.
+	Sum string   `yaml:"sum,omitempty"`
+	Of  []string `yaml:"of,omitempty"`
+
+	// Where, when set, only counts or sums records whose field has one of
+	// the values (e.g. credit transaction codes).
+	Where *Where `yaml:"where,omitempty"`
+
+	// ModuloDigits keeps only the low-order digits of the total, as hash
+	// totals do (NACHA's entry hash keeps 10). Default 0: all of them.
+	ModuloDigits int `yaml:"modulo_digits,omitempty"`
+}
+
+// Where selects records by a field's value (as text, trimmed).
+type Where struct {
+	Field string   `yaml:"field"`
+	In    []string `yaml:"in"`
+}
+
+// Field storage.
+const (
+	StorageDisplay = "display"
+	StoragePacked  = "packed"
+	StorageBinary  = "binary"
+)
+
+// Framing values.
+const (
+	FramingLines = "lines"
+	FramingFixed = "fixed"
+	FramingAuto  = "auto"
+)
 
 // Field types.
 const (
@@ -217,8 +331,18 @@ func (l *Layout) Validate() error {
 // schema is a validated layout, ready for decoding.
 type schema struct {
 	name      string
-	charset   string // canonical encoding name
-	byteCols  bool   // utf-8 with byte columns
+	charset   string           // canonical encoding name
+	cmap      *charmap.Charmap // single-byte charsets other than ascii
+	ebcdic    bool
+	space     byte // the charset's blank
+	framing   string
+	blockFill byte
+	hasRaw    bool     // some field is read from raw bytes
+	maxLevel  int      // deepest header level; 0: no headers
+	headerAt  []string // header type name by level (index 1..maxLevel)
+	trailerAt []string // trailer type name by level
+	controls  []*control
+	byteCols  bool // utf-8 with byte columns
 	recLen    int
 	pad       bool
 	comment   []byte
@@ -240,6 +364,8 @@ type recType struct {
 	fields []*field
 	maxEnd int // last column of any field (or of the type code)
 	need   int // columns a line must have
+	level  int
+	raw    []int // indexes of fields read from raw bytes
 	// structType has one string field per layout field, tagged for
 	// go-fixedwidth with the field's columns and trimming.
 	structType reflect.Type
@@ -260,6 +386,15 @@ type field struct {
 	required bool
 	nullIf   []string
 	loc      *time.Location
+
+	storage   string
+	raw       bool // read from the raw bytes: packed, binary, EBCDIC zoned
+	signed    bool
+	digits    int
+	blankZero bool
+	yearPos   int // with yearLen > 0: where CYY or a pivoted YY sits
+	yearLen   int // 3 for CYY, 2 for YY with a pivot year
+	pivot     int // first year of the YY window
 }
 
 // go-fixedwidth alignment for a trim setting: the alignment names the side
@@ -281,17 +416,46 @@ func compile(l *Layout) (*schema, error) {
 	if l.Name == "" {
 		bad("name is missing")
 	}
-	switch strings.ToLower(l.Encoding) {
+	s.space = ' '
+	switch enc := strings.ToLower(l.Encoding); enc {
 	case "", "utf-8", "utf8":
 		s.charset = "utf-8"
 	case "ascii", "us-ascii":
 		s.charset = "ascii"
 	case "iso-8859-1", "latin1":
-		s.charset = "iso-8859-1"
+		s.charset, s.cmap = "iso-8859-1", charmap.ISO8859_1
 	case "windows-1252", "cp1252":
-		s.charset = "windows-1252"
+		s.charset, s.cmap = "windows-1252", charmap.Windows1252
 	default:
-		bad("encoding %q is not one of utf-8, ascii, iso-8859-1, windows-1252", l.Encoding)
+		if c, ok := codePages[strings.NewReplacer("cp", "", "ibm", "", "ebcdic-", "", "ebcdic", "", "-", "").Replace(enc)]; ok {
+			s.charset, s.cmap, s.ebcdic = c.name, c.cm, c.ebcdic
+			if c.ebcdic {
+				s.space = 0x40
+			}
+		} else {
+			bad("encoding %q is not one of utf-8, ascii, iso-8859-1, windows-1252, ibm437, ibm850, ibm037, ibm1047, ibm1140", l.Encoding)
+		}
+	}
+	switch l.Framing {
+	case "", FramingLines:
+		s.framing = FramingLines
+		if s.ebcdic {
+			bad("encoding %s has no line ends: set framing: fixed and record_length", l.Encoding)
+		}
+	case FramingFixed, FramingAuto:
+		s.framing = l.Framing
+		if l.RecordLength <= 0 {
+			bad("framing %s needs record_length", l.Framing)
+		}
+	default:
+		bad("framing %q is not lines, fixed or auto", l.Framing)
+	}
+	if l.BlockFill != "" {
+		if len(l.BlockFill) != 1 || l.BlockFill[0] < 0x21 || l.BlockFill[0] > 0x7e {
+			bad("block_fill %q must be one printable ASCII character", l.BlockFill)
+		} else {
+			s.blockFill = l.BlockFill[0]
+		}
 	}
 	switch l.Columns {
 	case "", "characters":
@@ -339,7 +503,10 @@ func compile(l *Layout) (*schema, error) {
 		if r.Name != "" {
 			where += " (" + r.Name + ")"
 		}
-		rt := &recType{idx: i, name: r.Name, code: r.Code, role: r.Role}
+		rt := &recType{idx: i, name: r.Name, code: r.Code, role: r.Role, level: r.Level}
+		if r.Level < 0 || r.Level > 9 {
+			bad("%s: level %d is not between 1 and 9", where, r.Level)
+		}
 		if r.Name == "" {
 			bad("%s: name is missing", where)
 		} else if names[r.Name] {
@@ -375,7 +542,7 @@ func compile(l *Layout) (*schema, error) {
 			if f.Name != "" {
 				fw += " (" + f.Name + ")"
 			}
-			cf := compileField(f, s.loc, func(format string, args ...any) { bad(fw+": "+format, args...) })
+			cf := compileField(f, s, func(format string, args ...any) { bad(fw+": "+format, args...) })
 			if f.Name == "" {
 				bad("%s: name is missing", fw)
 			} else if fnames[f.Name] {
@@ -392,6 +559,10 @@ func compile(l *Layout) (*schema, error) {
 				if cf.start <= o.end && o.start <= cf.end {
 					bad("%s: columns %d-%d overlap field %q (%d-%d)", fw, cf.start, cf.end, o.name, o.start, o.end)
 				}
+			}
+			if cf.raw {
+				rt.raw = append(rt.raw, len(rt.fields))
+				s.hasRaw = true
 			}
 			rt.fields = append(rt.fields, cf)
 			if cf.end > rt.maxEnd {
@@ -417,6 +588,13 @@ func compile(l *Layout) (*schema, error) {
 			rt.need = l.RecordLength
 		}
 		s.types = append(s.types, rt)
+	}
+	s.levels(bad)
+	s.compileControls(l.Controls, bad)
+	if s.blockFill != 0 && s.cmap != nil {
+		if b, ok := s.cmap.EncodeRune(rune(s.blockFill)); ok {
+			s.blockFill = b
+		}
 	}
 	if tc := l.TrailerCount; tc != nil {
 		switch tc.Counts {
@@ -463,11 +641,12 @@ func compile(l *Layout) (*schema, error) {
 	return s, nil
 }
 
-func compileField(f *Field, loc *time.Location, bad func(string, ...any)) *field {
+func compileField(f *Field, s *schema, bad func(string, ...any)) *field {
 	ok := true
 	fail := func(format string, args ...any) { ok = false; bad(format, args...) }
 	cf := &field{name: f.Name, start: f.Start, kind: f.Type, sign: f.Sign, trim: f.Trim, pad: ' ',
-		required: f.Required, nullIf: f.NullIf, format: f.Format, loc: loc}
+		required: f.Required, nullIf: f.NullIf, format: f.Format, loc: s.loc,
+		storage: f.Storage, signed: f.Signed, digits: f.Digits, blankZero: f.BlankWhenZero}
 	if f.Start < 1 {
 		fail("start %d must be at least 1", f.Start)
 	}
@@ -530,10 +709,86 @@ func compileField(f *Field, loc *time.Location, bad func(string, ...any)) *field
 			cf.pad = f.Pad[0]
 		}
 	}
+	byteCols := s.charset != "utf-8" || s.byteCols
+	numeric := cf.kind == TypeInteger || cf.kind == TypeDecimal
+	switch f.Storage {
+	case "", StorageDisplay:
+		cf.storage = StorageDisplay
+		if f.Signed || f.Digits != 0 {
+			fail("signed and digits are only for packed and binary storage")
+		}
+		if s.ebcdic && cf.sign == "overpunch" {
+			cf.raw = true // the zone half-byte, whatever the code page
+		}
+	case StoragePacked, StorageBinary:
+		cf.raw = true
+		if !numeric {
+			fail("storage %s is only for integers and decimals", f.Storage)
+		}
+		if !byteCols {
+			fail("storage %s needs byte columns: a single-byte encoding, or columns: bytes", f.Storage)
+		}
+		if f.Sign != "" {
+			fail("sign is for display numbers; packed and binary fields take signed: true")
+		}
+		if f.Trim != "" || f.Pad != "" {
+			fail("trim and pad are for display fields")
+		}
+		width := cf.end - cf.start + 1
+		most := 2*width - 1
+		if f.Storage == StorageBinary {
+			switch width { // digits the bytes can hold (COMP-5); the range is checked too
+			case 2:
+				most = 5
+			case 4:
+				most = 10
+			case 8:
+				most = 20
+			default:
+				if cf.end > 0 {
+					fail("binary storage is 2, 4 or 8 bytes, not %d", width)
+				}
+			}
+		}
+		if f.Digits < 0 || f.Digits > most && cf.end > 0 {
+			fail("digits %d do not fit %d bytes of %s storage (at most %d)", f.Digits, width, f.Storage, most)
+		}
+		if cf.digits == 0 {
+			cf.digits = most
+		}
+		if !cf.implied {
+			cf.implied = true // scale 0: the digits are the value
+		}
+		if cf.kind == TypeDecimal && f.Scale == nil {
+			fail("a %s decimal needs scale (the implied decimal places, V in the picture)", f.Storage)
+		}
+	default:
+		fail("storage %q is not display, packed or binary", f.Storage)
+	}
+	if f.BlankWhenZero && !numeric {
+		fail("blank_when_zero is only for integers and decimals")
+	}
+	if f.PivotYear != 0 && (f.PivotYear < 1000 || f.PivotYear > 9899) {
+		fail("pivot_year %d is not a four-digit year", f.PivotYear)
+	}
+	if cf.kind == TypeDate {
+		if f.Storage != "" && f.Storage != StorageDisplay {
+			fail("dates are display storage")
+		}
+		if i := strings.Index(f.Format, "CYY"); i >= 0 {
+			cf.yearPos, cf.yearLen = i, 3
+		} else if i := yyIndex(f.Format); i >= 0 && f.PivotYear != 0 {
+			cf.yearPos, cf.yearLen, cf.pivot = i, 2, f.PivotYear
+		} else if f.PivotYear != 0 {
+			fail("pivot_year is only for formats with a two-digit year YY")
+		}
+	} else if f.PivotYear != 0 {
+		fail("pivot_year is only for dates")
+	}
 	if cf.kind == TypeDate {
 		if f.Format == "" {
 			fail("format is missing (e.g. YYYYMMDD)")
-		} else if gl, err := goDateLayout(f.Format); err != nil {
+		} else if gl, err := goDateLayout(f.Format, f.PivotYear != 0); err != nil {
 			fail("format %q: %v", f.Format, err)
 		} else if n := utf8.RuneCountInString(f.Format); cf.end > 0 && n != cf.end-cf.start+1 {
 			fail("format %q is %d characters, the field is %d", f.Format, n, cf.end-cf.start+1)
@@ -553,12 +808,14 @@ func compileField(f *Field, loc *time.Location, bad func(string, ...any)) *field
 }
 
 // goDateLayout turns a COBOL-style date picture into a Go time layout.
-func goDateLayout(f string) (string, error) {
+// With pivot, a two-digit year is read as four digits (the decoder puts
+// the full year in).
+func goDateLayout(f string, pivot bool) (string, error) {
 	var b strings.Builder
 	prev := ""
 	for i := 0; i < len(f); {
 		tok := ""
-		for _, t := range []string{"YYYY", "JJJ", "YY", "MM", "DD", "HH", "MI", "SS"} {
+		for _, t := range []string{"YYYY", "CYY", "JJJ", "YY", "MM", "DD", "HH", "MI", "SS"} {
 			if strings.HasPrefix(f[i:], t) {
 				tok = t
 				break
@@ -567,8 +824,14 @@ func goDateLayout(f string) (string, error) {
 		switch tok {
 		case "YYYY":
 			b.WriteString("2006")
+		case "CYY":
+			b.WriteString("2006") // the decoder puts the full year in
 		case "YY":
-			b.WriteString("06")
+			if pivot {
+				b.WriteString("2006")
+			} else {
+				b.WriteString("06")
+			}
 		case "JJJ":
 			b.WriteString("002")
 		case "MM":
@@ -600,4 +863,22 @@ func goDateLayout(f string) (string, error) {
 		prev = tok
 	}
 	return b.String(), nil
+}
+
+// yyIndex is the position of a two-digit year token YY in a date format
+// (not part of YYYY or CYY), or -1.
+func yyIndex(f string) int {
+	for i := 0; i < len(f); {
+		switch {
+		case strings.HasPrefix(f[i:], "YYYY"):
+			i += 4
+		case strings.HasPrefix(f[i:], "CYY"):
+			i += 3
+		case strings.HasPrefix(f[i:], "YY"):
+			return i
+		default:
+			i++
+		}
+	}
+	return -1
 }

@@ -48,7 +48,7 @@ trailer_count: {record: d, field: n, counts: lines}
 	}
 	want := []string{
 		"name is missing",
-		`encoding "ebcdic" is not one of utf-8, ascii, iso-8859-1, windows-1252`,
+		`encoding "ebcdic" is not one of utf-8, ascii, iso-8859-1, windows-1252, ibm437, ibm850, ibm037, ibm1047, ibm1140`,
 		`columns "runes" is not characters or bytes`,
 		`records[0] (h): role "heading" is not header, detail or trailer`,
 		`records[0] (h): code "HX" is 2 characters, type_code length is 1`,

@@ -28,6 +28,15 @@ var (
 // convert turns the trimmed text of a field into its typed value: string,
 // int64, json.Number or time.Time; nil for a blank optional field.
 func (f *field) convert(v string) (any, error) {
+	if v == "" && f.blankZero {
+		if f.kind == TypeInteger {
+			return int64(0), nil
+		}
+		if f.implied && f.scale > 0 {
+			return json.Number("0." + strings.Repeat("0", f.scale)), nil
+		}
+		return json.Number("0"), nil
+	}
 	if v == "" || slices.Contains(f.nullIf, v) {
 		if f.required {
 			if v == "" {
@@ -61,11 +70,18 @@ func (f *field) convert(v string) (any, error) {
 		}
 		return json.Number(d), nil
 	case TypeDate:
-		t, err := time.ParseInLocation(f.goLayout, v, f.loc)
+		full := v
+		if f.yearLen > 0 {
+			var ok bool
+			if full, ok = f.fullYear(v); !ok {
+				return nil, fmt.Errorf("%w: %q is not a valid date (%s)", ErrValue, v, f.format)
+			}
+		}
+		t, err := time.ParseInLocation(f.goLayout, full, f.loc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %q is not a valid date (%s)", ErrValue, v, f.format)
 		}
-		if f.loc != time.UTC && t.Format(f.goLayout) != v {
+		if f.loc != time.UTC && t.Format(f.goLayout) != full {
 			// A local time skipped by a daylight-saving change: time.Date
 			// would silently move it by an hour.
 			return nil, fmt.Errorf("%w: %q (%s) does not exist in %s", ErrValue, v, f.format, f.loc)
