@@ -283,8 +283,12 @@ func (e *LayoutError) Error() string {
 }
 
 // LoadLayout reads a YAML layout file and validates it. Unknown keys are
-// errors.
+// errors. A COBOL copybook (a file ending .cpy, .cbl, .cob, .copy or
+// .copybook) is read with ReadCopybook and default CopybookOptions.
 func LoadLayout(path string) (*Layout, error) {
+	if IsCopybook(path) {
+		return LoadCopybook(path, CopybookOptions{})
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("fixedwidth: %w", err)
