@@ -207,7 +207,7 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 		if len(raw) == 0 || d.s.comment != nil && bytes.HasPrefix(raw, d.s.comment) {
 			continue
 		}
-		if d.s.blockFill != 0 && len(d.open) == 0 && isFill(raw, d.s.blockFill) {
+		if d.s.blockFill != 0 && len(d.open) == 0 && isFill(bytes.TrimRight(raw, string(rune(d.s.space))), d.s.blockFill) {
 			continue
 		}
 		rec, err := d.decodeLine(raw, start)
@@ -271,6 +271,9 @@ func (d *Decoder) readRecord() ([]byte, int64, error) {
 
 // isFill says whether a record is all block-fill bytes.
 func isFill(b []byte, c byte) bool {
+	if len(b) == 0 {
+		return false
+	}
 	for _, x := range b {
 		if x != c {
 			return false
