@@ -78,6 +78,12 @@ func (s *Source) poll(ctx context.Context, t *table) (*batch, error) {
 	if cur == nil {
 		cur = &cursorState{}
 	}
+	// What the stream had delivered before this poll (rows under the
+	// floor count as delivered): a row created after it cannot have been.
+	before := cur.Time
+	if cur.Floor.After(before) {
+		before = cur.Floor
+	}
 	limit := s.cfg.BatchSize
 	b := newBatch()
 	advanced, atEnd := false, false
@@ -120,7 +126,7 @@ func (s *Source) poll(ctx context.Context, t *table) (*batch, error) {
 			if ct.Before(cur.Floor) {
 				continue
 			}
-			s.addPolled(b, t, OpUpdate, img, key, "p:"+text, ct)
+			s.addPolled(b, t, OpUpdate, img, key, "p:"+text, ct, before)
 		}
 		err = rows.Err()
 		rows.Close()
@@ -155,28 +161,38 @@ func cursorText(v any) (string, error) {
 }
 
 // addPolled adds a change read from the table itself (poll or snapshot).
-// The operation of a polled row is insert when its key was never
-// delivered (key store) or, without one, when CreatedColumn equals
-// ChangeColumn; update otherwise.
-func (s *Source) addPolled(b *batch, t *table, op Op, img Image, key []any, pos string, ct time.Time) {
+//
+// Polling sees a row's latest version only, so whether it is an insert
+// is decided, for a row read after the cursor time `before`:
+//   - with the key store (Reconcile not negative): insert when its key
+//     was never delivered; exact;
+//   - otherwise, with CreatedColumn: insert when the row was created
+//     after the cursor had reached (no version of it can have been
+//     delivered), or when the version read is the one created (created
+//     equals changed: a version is delivered only once its time is final,
+//     so no later version shares it). A row created before the cursor and
+//     changed after it is reported as an update although its first
+//     version may have been superseded before a poll saw it: use the key
+//     store where an insert must be recognised (mappings of inserts only);
+//   - otherwise update.
+func (s *Source) addPolled(b *batch, t *table, op Op, img Image, key []any, pos string, ct, before time.Time) {
 	enc := encodeKey(key)
 	if op == OpUpdate {
-		known := false
 		decided := false
 		if t.keyIndexed() {
 			if s.isPending(t.typ, enc) || b.hasPending(t.typ, enc) {
-				known, decided = true, true
-			} else if _, ok, err := s.cfg.Store.keyPos(s.cfg.Flow, t.typ, enc); err == nil {
-				known, decided = ok, true
+				decided = true
+			} else if _, known, err := s.cfg.Store.keyPos(s.cfg.Flow, t.typ, enc); err == nil {
+				decided = true
+				if !known {
+					op = OpInsert
+				}
 			}
 		}
 		if !decided && t.created != "" {
-			if c, ok := img[t.created].(time.Time); ok {
-				known = !c.Equal(ct)
+			if c, ok := img[t.created].(time.Time); ok && (c.Equal(ct) || c.After(before)) {
+				op = OpInsert
 			}
-		}
-		if !known && (decided || t.created != "") {
-			op = OpInsert
 		}
 	}
 	c := Change{Table: t.typ, Schema: t.name.Schema, Op: op, Key: key, KeyColumns: t.keyNames, After: img, Pos: pos, ChangeTime: ct}
@@ -242,7 +258,7 @@ func (s *Source) pollSnapshot(ctx context.Context, t *table) (*batch, error) {
 		} else {
 			ct = time.Time{}
 		}
-		s.addPolled(b, t, OpSnapshot, img, key, "s:"+sn.Gen, ct)
+		s.addPolled(b, t, OpSnapshot, img, key, "s:"+sn.Gen, ct, time.Time{})
 		sn.Rows++
 	}
 	if err := rows.Err(); err != nil {

@@ -32,12 +32,16 @@ const DriverName = "sqlite"
 
 // Open opens the database file at path with what capture needs: WAL
 // journal mode (a snapshot read does not block writers), a 5 s busy
-// timeout, and the text format for times the driver writes.
+// timeout, write transactions that take the write lock when they begin
+// (BEGIN IMMEDIATE: a deferred transaction that read first and then
+// writes fails at once with SQLITE_BUSY if another connection wrote in
+// between; read-only transactions stay deferred), and the text format
+// for times the driver writes.
 func Open(path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: database path %q: want a file path without ? or #", path)
 	}
-	db, err := sql.Open(DriverName, "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_time_format=sqlite")
+	db, err := sql.Open(DriverName, "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate&_time_format=sqlite")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

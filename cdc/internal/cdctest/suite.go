@@ -21,6 +21,7 @@ func Run(t *testing.T, e Env) {
 	t.Run("PollNackRewinds", func(t *testing.T) { testNackRewinds(t, e) })
 	t.Run("PollDeletesByReconciliation", func(t *testing.T) { testPollDeletes(t, e) })
 	t.Run("PollRestartMidSnapshot", func(t *testing.T) { testRestartMidSnapshot(t, e, Items()) })
+	t.Run("PollFirstDeliveryIsInsert", func(t *testing.T) { testFirstDeliveryIsInsert(t, e) })
 	t.Run("PollResnapshot", func(t *testing.T) { testResnapshot(t, e, Items()) })
 	t.Run("JournalChanges", func(t *testing.T) { testJournal(t, e) })
 	t.Run("JournalSnapshotThenStream", func(t *testing.T) { testJournalSnapshotThenStream(t, e) })
@@ -394,5 +395,42 @@ func testJournalSnapshotThenStream(t *testing.T, e Env) {
 		if c.KeyString() == "[4]" && c.Op != cdc.OpSnapshot {
 			t.Errorf("the change to 4 made before the start came again after the snapshot: %s %s", c.Op, c.Pos)
 		}
+	}
+}
+
+// testFirstDeliveryIsInsert: a row inserted and updated before a poll
+// reaches it is delivered once, as an insert; its next change as an
+// update. With the key store and without it (the created column after
+// the cursor).
+func testFirstDeliveryIsInsert(t *testing.T, e Env) {
+	for _, reconcile := range []time.Duration{time.Hour, -1} {
+		t.Run(fmt.Sprintf("reconcile=%v", reconcile), func(t *testing.T) {
+			db := e.Open(t)
+			e.CreateItems(t, db)
+			e.Seed(t, db, 1, 3)
+			store, _ := NewStore(t)
+			tbl := Items()
+			tbl.Reconcile = reconcile
+			src := e.Source(t, db, store, 100, tbl)
+			ReadUntil(t, src, isSnapshotDone(2))
+			e.Insert(t, db, 7, "seven", "7", nil)
+			Wait()
+			e.Update(t, db, 7, "seven, changed before any poll saw it")
+			e.Update(t, db, 1, "one")
+			Wait()
+			got := ReadUntil(t, src, Count(2))
+			ops := map[string]cdc.Op{}
+			for _, c := range got {
+				ops[c.KeyString()] = c.Op
+			}
+			if diff := cmp.Diff(map[string]cdc.Op{"[7]": cdc.OpInsert, "[1]": cdc.OpUpdate}, ops); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			e.Update(t, db, 7, "seven again")
+			Wait()
+			if more := ReadUntil(t, src, Count(1)); more[0].Op != cdc.OpUpdate {
+				t.Errorf("second delivery of 7: %s, want update", more[0].Op)
+			}
+		})
 	}
 }
