@@ -180,3 +180,29 @@ func TestParseEDIFACTAuto(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 naming the file, the UNT segment and its offset", code, errOut)
 	}
 }
+
+// TestLayoutFromCopybook: the layout written from the copybook reads the
+// EBCDIC file exactly as the copybook itself does.
+func TestLayoutFromCopybook(t *testing.T) {
+	code, out, errOut := run(t, "layout", "from-copybook", "../../legacy-fixtures/copybook/payments.cpy")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "storage: packed") || !strings.Contains(out, "encoding: ibm037") {
+		t.Fatalf("layout lacks the packed field or the EBCDIC encoding:\n%s", out)
+	}
+	p := filepath.Join(t.TempDir(), "payments.yaml")
+	os.WriteFile(p, []byte(out), 0o644)
+	_, viaYAML, e1 := run(t, "parse", "--layout", p, "../../legacy-fixtures/copybook/payments.dat")
+	_, viaCpy, e2 := run(t, "parse", "--layout", "../../legacy-fixtures/copybook/payments.cpy", "../../legacy-fixtures/copybook/payments.dat")
+	if viaYAML == "" || e1 != "" || e2 != "" {
+		t.Fatalf("parse failed: %s / %s", e1, e2)
+	}
+	strip := func(s string) string { return strings.ReplaceAll(s, p, "X") }
+	if strip(viaYAML) != strings.ReplaceAll(viaCpy, "../../legacy-fixtures/copybook/payments.cpy", "X") {
+		t.Errorf("records differ between the written layout and the copybook:\n%s\n%s", viaYAML, viaCpy)
+	}
+	if code, _, errOut := run(t, "layout", "from-copybook", "nope.cpy"); code != 1 || !strings.Contains(errOut, "nope.cpy") {
+		t.Errorf("missing copybook: exit %d, %q", code, errOut)
+	}
+}

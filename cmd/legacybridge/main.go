@@ -26,10 +26,12 @@ Usage:
   legacybridge <command> [flags]
 
 Commands:
-  run       Run every flow of a config: poll the file drops, parse, map, publish to Kafka.
+  run       Run every flow and delivery of a config: poll the file drops (local, SFTP,
+            FTP/FTPS), parse, map, publish to Kafka; write events back to partners as files.
             --once processes the files present and exits (non-zero if a file was quarantined).
-  parse     Parse X12 or fixed-width files and print one JSON object per transaction set
-            or record; exit 1 and name the place when the input is malformed.
+  parse     Parse X12, UN/EDIFACT or fixed-width files and print one JSON object per
+            transaction set, message or record; exit 1 and name the place when malformed.
+  layout    layout from-copybook: turn a COBOL copybook into a fixed-width layout.
   validate  Check a config with its layouts and mappings without running anything.
   kafka     kafka serve: a standalone Kafka-protocol dev broker (franz-go kfake).
   tail      Print records of a Kafka topic as JSON lines.
@@ -80,6 +82,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdKafka(ctx, args[1:], stdout, stderr)
 	case "tail":
 		err = cmdTail(ctx, args[1:], stdout, stderr)
+	case "layout":
+		err = cmdLayout(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "legacybridge: unknown command %q\n\n%s", args[0], usage)
 		return 2
