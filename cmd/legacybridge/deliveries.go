@@ -27,7 +27,7 @@ type delivery struct {
 // buildDelivery wires a delivery from config: its destination transport,
 // its encoder, and a Kafka consumer group on brokers.
 func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tls.Config, mech sasl.Mechanism,
-	dlq legacybridge.Emitter, reg prometheus.Registerer, log *slog.Logger) (*delivery, error) {
+	dlq legacybridge.Emitter, grace time.Duration, reg prometheus.Registerer, log *slog.Logger) (*delivery, error) {
 	var enc file.Encoder = file.JSON{}
 	if dc.Format == "fixedwidth" {
 		fw, err := file.LoadFixedWidth(dc.Spec)
@@ -36,16 +36,16 @@ func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tl
 		}
 		enc = fw
 	}
-	fs, closeFS, err := openDestination(dc.Destination, log.With("delivery", dc.Name))
+	fs, sub, closeFS, err := openDestination(dc.Destination, log.With("delivery", dc.Name))
 	if err != nil {
 		return nil, err
 	}
 	cfg := file.Config{
 		Name: dc.Name, Brokers: brokers, Topic: dc.Topic, GroupID: dc.GroupID, ClientID: clientID, TLS: tc, SASL: mech,
-		StartFromLatest: dc.StartFrom == "latest", FS: fs, NameTemplate: dc.NameTemplate, DoneSuffix: dc.DoneSuffix,
+		StartFromLatest: dc.StartFrom == "latest", FS: fs, Dir: sub, NameTemplate: dc.NameTemplate, DoneSuffix: dc.DoneSuffix,
 		Encoder: enc, Types: dc.Types, Partner: dc.Partner, PartnerExtension: dc.PartnerExtension,
 		ControlNumberPath: dc.ControlNumberPath, ControlNumberExtension: dc.ControlNumberExtension,
-		Concurrency: dc.Concurrency, Logger: log,
+		Concurrency: dc.Concurrency, ShutdownGrace: grace, Logger: log,
 	}
 	if dc.DeadLetterTopic != "" {
 		cfg.DeadLetter, cfg.DeadLetterTopic = dlq, dc.DeadLetterTopic
@@ -71,8 +71,12 @@ func (d *delivery) status() (bool, string) {
 	return true, fmt.Sprintf("delivering (%d files written, %d messages committed)", st.Delivered, st.Committed)
 }
 
+// drainAttempts is how many failed attempts in a row at writing one file
+// make run --once give up on a delivery (the flows' limit too).
+const drainAttempts = 5
+
 // drain runs the delivery until its group has committed every message the
-// topic holds now (for run --once), or until ctx ends.
+// topic holds now (for run --once), until it keeps failing, or until ctx ends.
 func (d *delivery) drain(ctx context.Context, client *kafkago.Client, log *slog.Logger) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -85,6 +89,7 @@ func (d *delivery) drain(ctx context.Context, client *kafkago.Client, log *slog.
 		return fmt.Errorf("delivery %s: %w", d.name, err)
 	}
 	last := time.Now()
+	var failStart int64 = -1
 	for {
 		select {
 		case err := <-done:
@@ -94,8 +99,20 @@ func (d *delivery) drain(ctx context.Context, client *kafkago.Client, log *slog.
 			return err
 		case <-time.After(200 * time.Millisecond):
 		}
+		st := d.d.Stats()
+		switch {
+		case !st.Failing:
+			failStart = -1
+		case failStart < 0:
+			failStart = st.Retries
+		case st.Retries-failStart >= drainAttempts-1:
+			cancel()
+			<-done
+			return fmt.Errorf("delivery %s: gave up after %d failed attempts in a row (nothing was committed past the last file in place; the next run goes on from there): %s",
+				d.name, drainAttempts, st.LastError)
+		}
 		ok, err := caughtUp(ctx, client, d.group, d.topic, ends)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			log.Warn("delivery progress not readable; still waiting", "delivery", d.name, "err", err)
 		}
 		if ok {
@@ -103,7 +120,6 @@ func (d *delivery) drain(ctx context.Context, client *kafkago.Client, log *slog.
 			return <-done
 		}
 		if time.Since(last) >= 10*time.Second {
-			st := d.d.Stats()
 			log.Info("delivery progress", "delivery", d.name, "files", st.Delivered, "committed", st.Committed, "failing", st.Failing)
 			last = time.Now()
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"time"
 
 	"legacybridge/bridges"
@@ -33,17 +34,40 @@ func openDrop(src config.Source, log *slog.Logger) (bridges.FS, func() error, er
 	return nil, nil, fmt.Errorf("no source configured (source.local, source.sftp or source.ftp)")
 }
 
-// openDestination builds the transport a delivery writes to.
-func openDestination(d config.Destination, log *slog.Logger) (bridges.FS, func() error, error) {
+// openDestination builds the transport a delivery writes to, and the
+// folder to write in relative to its root. Remote transports are rooted at
+// the folder's parent, so the delivery can create the folder when it is
+// missing.
+func openDestination(d config.Destination, log *slog.Logger) (bridges.FS, string, func() error, error) {
 	switch {
 	case d.Local != nil:
-		return openLocal(d.Local.Dir)
+		fs, closeFS, err := openLocal(d.Local.Dir)
+		return fs, "", closeFS, err
 	case d.SFTP != nil:
-		return openSFTP("destination.sftp", d.SFTP, log)
+		c := *d.SFTP
+		var sub string
+		c.Dir, sub = splitRemote(c.Dir)
+		fs, closeFS, err := openSFTP("destination.sftp", &c, log)
+		return fs, sub, closeFS, err
 	case d.FTP != nil:
-		return openFTP("destination.ftp", d.FTP, log)
+		c := *d.FTP
+		var sub string
+		c.Dir, sub = splitRemote(c.Dir)
+		fs, closeFS, err := openFTP("destination.ftp", &c, log)
+		return fs, sub, closeFS, err
 	}
-	return nil, nil, fmt.Errorf("no destination configured (destination.local, destination.sftp or destination.ftp)")
+	return nil, "", nil, fmt.Errorf("no destination configured (destination.local, destination.sftp or destination.ftp)")
+}
+
+// splitRemote splits a remote folder into its parent and its last element;
+// "" (the login folder) and "/" stay whole.
+func splitRemote(dir string) (parent, sub string) {
+	clean := path.Clean(dir)
+	if dir == "" || clean == "/" || clean == "." {
+		return dir, ""
+	}
+	parent, sub = path.Split(clean) // a relative "out" gives "" (the login folder) and "out"
+	return parent, sub
 }
 
 func openLocal(dir string) (bridges.FS, func() error, error) {
@@ -72,7 +96,7 @@ func openSFTP(key string, s *config.SFTPConn, log *slog.Logger) (bridges.FS, fun
 	fs, err := sftp.New(sftp.Config{
 		Addr: s.Addr, User: s.User, Password: pw, PrivateKey: pk, KeyPassphrase: []byte(pass),
 		KnownHostsFile: s.KnownHosts, Root: s.Dir, Timeout: time.Duration(s.Timeout),
-		KeepAlive: time.Duration(s.KeepAlive), Logger: log.With("transport", "sftp", "server", s.Addr),
+		KeepAlive: time.Duration(s.KeepAlive), Logger: log.With("transport", "sftp"),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", key, err)
@@ -88,7 +112,7 @@ func openFTP(key string, p *config.FTPConn, log *slog.Logger) (bridges.FS, func(
 	fs, err := ftp.New(ftp.Config{
 		Addr: p.Addr, User: p.User, Password: pw, TLS: p.TLS, CAFile: p.CAFile, ServerName: p.ServerName,
 		Root: p.Dir, Timeout: time.Duration(p.Timeout), DisableMLSD: p.DisableMLSD, DisableEPSV: p.DisableEPSV,
-		MaxConns: p.MaxConns, Logger: log.With("transport", "ftp", "server", p.Addr),
+		MaxConns: p.MaxConns, Logger: log.With("transport", "ftp"),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", key, err)

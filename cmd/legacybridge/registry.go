@@ -139,6 +139,11 @@ func validateAll(cfg *config.Config) error {
 		}
 	}
 	for _, dc := range cfg.Deliveries {
+		if dc.NameTemplate != "" {
+			if err := file.CheckNameTemplate(dc.NameTemplate); err != nil {
+				errs = append(errs, fmt.Errorf("delivery %q: %w", dc.Name, err))
+			}
+		}
 		if dc.Format == "fixedwidth" && dc.Spec != "" {
 			if _, err := file.LoadFixedWidth(dc.Spec); err != nil {
 				errs = append(errs, fmt.Errorf("delivery %q: %w", dc.Name, err))

@@ -606,3 +606,94 @@ func TestFTP2000SmallFiles(t *testing.T) {
 	}
 	h.checkOneSet("ftp-2000", n)
 }
+
+// writeDeliveryConfig writes a config whose flow reads the demo ASN from a
+// local drop and whose delivery writes DC07's fixed-width files to dir on
+// the CI sshd.
+func writeDeliveryConfig(t *testing.T, dir string) string {
+	t.Helper()
+	env := sftpEnv(t)
+	root := repoRoot(t)
+	w := t.TempDir()
+	drop := filepath.Join(w, "drop")
+	os.MkdirAll(drop, 0o755)
+	b, err := os.ReadFile(filepath.Join(root, "legacy-fixtures/demo/drops/x12/ASN_ACME_20241202_0815.edi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(drop, "ASN.edi"), b, 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(drop, "ASN.edi"), old, old)
+	cfg := fmt.Sprintf(`
+kafka: {brokers: [embedded], embedded_listen: %q}
+state_dir: %q
+flows:
+  - name: asn-in
+    source: {local: {dir: %q, poll_interval: 20ms}}
+    parser: {format: x12}
+    mapping: %q
+    topic: asn
+    dead_letter_topic: asn.dlt
+deliveries:
+  - name: dc07
+    topic: asn
+    format: fixedwidth
+    spec: %q
+    name_template: 'ASN_{{.Partner}}_{{.ControlNumber}}_{{.Time.Format "20060102T150405"}}{{.FileExt}}'
+    partner: DC07
+    control_number_path: $.shipmentId
+    destination:
+      sftp: {addr: %q, user: %q, private_key_file: %q, known_hosts: %q, dir: %q}
+`, freePort(t), filepath.Join(w, "state"), drop, filepath.Join(root, "legacy-fixtures/demo/mappings/x12-856-shipment-notice.yaml"),
+		filepath.Join(root, "legacy-fixtures/outbound/specs/dc07-asn.yaml"),
+		env["SFTP_ADDR"], env["SFTP_USER"], env["SFTP_KEY_FILE"], env["SFTP_KNOWN_HOSTS"], dir)
+	p := filepath.Join(w, "lb.yaml")
+	os.WriteFile(p, []byte(cfg), 0o644)
+	return p
+}
+
+// TestDeliveryToSFTP: run --once delivers the demo's shipment notices as
+// DC07's fixed-width files into a folder on the SFTP server that did not
+// exist yet; the files are byte for byte the golden ones.
+func TestDeliveryToSFTP(t *testing.T) {
+	env := sftpEnv(t)
+	sub := fmt.Sprintf("e2e-delivery-%d", time.Now().UnixNano())
+	code, out, errOut := run(t, "run", "--config", writeDeliveryConfig(t, path.Join(env["SFTP_DIR"], sub)), "--once")
+	if code != 0 || !strings.Contains(out, "2 files written") {
+		t.Fatalf("exit %d, stdout %q\nstderr:\n%s", code, out, errOut)
+	}
+	key, _ := os.ReadFile(env["SFTP_KEY_FILE"])
+	fs, err := sftp.New(sftp.Config{Addr: env["SFTP_ADDR"], User: env["SFTP_USER"], PrivateKey: key,
+		KnownHostsFile: env["SFTP_KNOWN_HOSTS"], Root: path.Join(env["SFTP_DIR"], sub)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	want, _ := filepath.Glob(filepath.Join(repoRoot(t), "legacy-fixtures/outbound/expected/*"))
+	if got := safeList(fs, "."); len(got) != len(want) {
+		t.Fatalf("destination holds %v, want %d files", got, len(want))
+	}
+	for _, w := range want {
+		r, err := fs.Open(context.Background(), filepath.Base(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		exp, _ := os.ReadFile(w)
+		if string(got) != string(exp) {
+			t.Errorf("%s differs from the golden file", filepath.Base(w))
+		}
+	}
+}
+
+// TestDeliveryGivesUpUnderOnce: a destination the account cannot write to
+// makes run --once stop after a few attempts with exit 1 and the reason,
+// rather than retrying for ever.
+func TestDeliveryGivesUpUnderOnce(t *testing.T) {
+	// The chroot's root is root-owned: the SFTP user cannot create a folder there.
+	code, out, errOut := run(t, "run", "--config", writeDeliveryConfig(t, fmt.Sprintf("/e2e-nope-%d", time.Now().UnixNano())), "--once", "--grace", "2s")
+	if code != 1 || !strings.Contains(out, "1 failed") || !strings.Contains(errOut, "gave up after 5 failed attempts") {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+}

@@ -147,7 +147,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var deliveries []*delivery
 	for _, dc := range cfg.Deliveries {
-		d, err := buildDelivery(dc, brokers, cfg.Kafka.ClientID, kc.TLS, kc.SASL, em, reg, log)
+		d, err := buildDelivery(dc, brokers, cfg.Kafka.ClientID, kc.TLS, kc.SASL, em, *grace, reg, log)
 		if err != nil {
 			startErrs = append(startErrs, fmt.Errorf("delivery %s could not start: %w", dc.Name, err))
 			health.set(dc.Name, "failed: "+err.Error())
@@ -221,10 +221,19 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 	// delivered too, and stop once they have committed all the topic holds.
 	var files, dead int64
 	dfailed := 0
-	for _, d := range deliveries {
-		if err := d.drain(ctx, client, log); err != nil {
+	derrs := make([]error, len(deliveries))
+	for i, d := range deliveries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			derrs[i] = d.drain(ctx, client, log)
+		}()
+	}
+	wg.Wait()
+	for i, d := range deliveries {
+		if derrs[i] != nil {
 			dfailed++
-			log.Error("delivery stopped with an error", "delivery", d.name, "err", err)
+			log.Error("delivery stopped with an error", "delivery", d.name, "err", derrs[i])
 		}
 		st := d.d.Stats()
 		files += st.Delivered

@@ -112,12 +112,28 @@ func TestNames(t *testing.T) {
 		{".{{.Subject}}", ev, "hidden"},
 		{"{{.Subject}} ", ev, "blank"},
 		{"{{.Subject}}.done", ev, "done marker suffix"},
-		{strings.Repeat("x", 256), ev, "longer than 255"},
+		{strings.Repeat("x", 256), ev, "must stay within"},
+		// 240 bytes fit a file system, but not with ".NAME.legacybridge-tmp".
+		{strings.Repeat("x", 240), ev, "must stay within 232"},
 		{"a\x01", ev, "control character"},
 		{"", ev, "unsafe file name"},
 	} {
 		if _, err := render(c.tmpl, c.ev); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want an error saying %q", c.tmpl, err, c.want)
+		}
+	}
+}
+
+func TestCheckNameTemplate(t *testing.T) {
+	for _, ok := range []string{DefaultNameTemplate, `ASN_{{.Partner}}_{{.ControlNumber}}_{{.Time.Format "20060102T150405"}}{{.FileExt}}`,
+		`{{.Ext.partner | upper}}-{{.Subject}}.x`} {
+		if err := CheckNameTemplate(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{`{{.ID}`, `{{.Subjekt}}`, `{{.Time.Fromat "2006"}}`, `{{nope .ID}}`} {
+		if err := CheckNameTemplate(bad); err == nil {
+			t.Errorf("%s: no error", bad)
 		}
 	}
 }

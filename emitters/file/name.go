@@ -24,6 +24,28 @@ const DefaultNameTemplate = "{{.ID}}{{.FileExt}}"
 // limit for one path element).
 const maxNameBytes = 255
 
+// tempOverhead is what bridges.TempName adds to a name.
+var tempOverhead = len(bridges.TempName("x")) - 1
+
+// CheckNameTemplate parses a name template and executes it on a sample
+// event that has every value, so a typo ({{.Subjekt}}, an unclosed
+// action) is found when the config is validated rather than at the first
+// event. Extensions (.Ext.NAME) cannot be known in advance and pass.
+func CheckNameTemplate(s string) error {
+	t, err := parseNameTemplate(s)
+	if err != nil {
+		return fmt.Errorf("name template %q: %w", s, err)
+	}
+	sample := NameData{id: "0123456789abcdef", typ: "com.example.sample.v1", source: "urn:sample", subject: "SAMPLE1",
+		t: time.Date(2024, 12, 2, 8, 15, 0, 0, time.UTC), partner: "PARTNER", control: "000000001",
+		ext: map[string]string{}, fileExt: ".txt", topic: "sample"}
+	var b bytes.Buffer
+	if err := t.Execute(&b, sample); err != nil && !strings.Contains(err.Error(), "map has no entry for key") {
+		return fmt.Errorf("name template %q: %w", s, err)
+	}
+	return nil
+}
+
 // NameData is what Config.NameTemplate is executed with. Every value is
 // the same each time the same Kafka message is delivered, so a redelivery
 // rewrites the same file. The optional values return an error when the
@@ -123,8 +145,10 @@ func checkName(name, doneSuffix string) error {
 		return fmt.Errorf("%w: %q is hidden (starts with a dot)", bridges.ErrUnsafeName, name)
 	case strings.TrimFunc(name, unicode.IsSpace) != name:
 		return fmt.Errorf("%w: %q starts or ends with a blank", bridges.ErrUnsafeName, name)
-	case len(name) > maxNameBytes:
-		return fmt.Errorf("%w: %q is %d bytes, longer than %d", bridges.ErrUnsafeName, name, len(name), maxNameBytes)
+	case len(name) > maxNameBytes-tempOverhead-len(doneSuffix):
+		// The file is first written as bridges.TempName(name) (and its
+		// marker as TempName(name+doneSuffix)), which must fit too.
+		return fmt.Errorf("%w: %q is %d bytes; with its temporary name and done marker it must stay within %d", bridges.ErrUnsafeName, name, len(name), maxNameBytes-tempOverhead-len(doneSuffix))
 	case doneSuffix != "" && strings.HasSuffix(name, doneSuffix):
 		return fmt.Errorf("%w: %q ends with the done marker suffix %q", bridges.ErrUnsafeName, name, doneSuffix)
 	}

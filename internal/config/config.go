@@ -877,7 +877,11 @@ func checkSFTP(where, key string, s *SFTPConn, add func(string, ...any)) {
 			add("%s: %s.private_key_file: %v", where, key, err)
 		}
 	} else if pw == "" && err == nil {
-		add("%s: %s needs private_key_file or password_env/password_file", where, key)
+		if s.PasswordEnv != "" || s.PasswordFile != "" {
+			add("%s: %s: the password (%s%s) is empty", where, key, s.PasswordEnv, s.PasswordFile)
+		} else {
+			add("%s: %s needs private_key_file or password_env/password_file", where, key)
+		}
 	}
 	if _, err := Secret(key+".key_passphrase", s.KeyPassphraseEnv, s.KeyPassphraseFile); err != nil {
 		add("%s: %v", where, err)
