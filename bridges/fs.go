@@ -41,6 +41,16 @@ type FS interface {
 	MkdirAll(ctx context.Context, dir string) error
 }
 
+// Lstater is implemented by transports that can describe a name without
+// following a symbolic link: Entry.Special is true when name itself is a link
+// (or a pipe, socket or device). The poller uses it to refuse to move files
+// through a processing, archive or error folder that someone with write
+// access to the drop replaced by a link to another folder. Missing name →
+// an error wrapping ErrNotExist.
+type Lstater interface {
+	Lstat(ctx context.Context, name string) (Entry, error)
+}
+
 // ErrNotExist is returned (wrapped) by transports for a missing file. It
 // also matches fs.ErrNotExist, so code that knows only the standard library
 // (the flow runner) recognises a missing file from any transport.

@@ -141,7 +141,15 @@ type Poller struct {
 	pending   int
 	inflight  map[string]bool // ClaimNone: names claimed and not yet finished
 	handled   map[string]bool // ClaimNone: mark keys known to be marked
+	verified  map[string]bool // folders checked to be real folders, not links, since the last Poll began
 }
+
+// ErrLinkedFolder is wrapped by the error the poller returns when a folder it
+// moves files into (processing, archive, error, or one under them) is a
+// symbolic link or other special file rather than a real folder. Anyone who
+// can write to the drop can make such a link, and following it would move
+// files into another folder (another partner's drop, say).
+var ErrLinkedFolder = errors.New("folder is a link, not a real folder")
 
 type observation struct {
 	e     Entry
@@ -286,6 +294,7 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 		p.checked = true
 	}
 	p.defaults()
+	p.verified = map[string]bool{} // check the folders again in this poll
 	var claims []legacybridge.FileClaim
 	if !p.recovered {
 		left, err := p.recover(ctx)
@@ -394,8 +403,8 @@ func (p *Poller) recover(ctx context.Context) ([]legacybridge.FileClaim, error) 
 	if p.Claim != ClaimMove {
 		return nil, nil
 	}
-	if err := p.FS.MkdirAll(ctx, p.dir(p.ProcessingDir)); err != nil {
-		return nil, fmt.Errorf("bridges: create processing folder: %w", err)
+	if err := p.ensureFolder(ctx, "processing folder", p.ProcessingDir); err != nil {
+		return nil, err
 	}
 	left, err := p.FS.List(ctx, p.dir(p.ProcessingDir))
 	if err != nil {
@@ -475,6 +484,9 @@ func (p *Poller) claim(ctx context.Context, e Entry) (*Claim, error) {
 		return c, nil
 	}
 	to := Join(p.dir(p.ProcessingDir), e.Name)
+	if err := p.refuseLinks(ctx, "processing folder", p.ProcessingDir); err != nil {
+		return nil, err
+	}
 	if _, err := p.FS.Stat(ctx, to); err == nil {
 		return nil, fmt.Errorf("%s is still being processed", to)
 	}
@@ -556,8 +568,7 @@ func (c *Claim) Archive(ctx context.Context) (string, error) {
 		c.gone(ctx)
 		return "", nil
 	}
-	dir := Join(p.dir(p.ArchiveDir), p.Now().UTC().Format("2006-01-02"))
-	to, err := c.moveInto(ctx, dir)
+	to, err := c.moveInto(ctx, "archive folder", Join(p.ArchiveDir, p.Now().UTC().Format("2006-01-02")))
 	if err != nil {
 		return "", fmt.Errorf("bridges: archive %s: %w", c.Path, err)
 	}
@@ -609,7 +620,7 @@ func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport)
 		p.Logger.Info("quarantined file left in the drop", "file", c.Path, "report", report)
 		return c.Path, nil
 	}
-	to, err := c.moveInto(ctx, p.dir(p.ErrorDir))
+	to, err := c.moveInto(ctx, "error folder", p.ErrorDir)
 	if err != nil {
 		return "", fmt.Errorf("bridges: quarantine %s: %w", c.Path, err)
 	}
@@ -624,7 +635,7 @@ func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport)
 // taken) for a file left in place.
 func (c *Claim) leaveReport(ctx context.Context, b []byte) (string, error) {
 	dir := c.p.dir(c.p.ErrorDir)
-	if err := c.p.FS.MkdirAll(ctx, dir); err != nil {
+	if err := c.p.ensureFolder(ctx, "error folder", c.p.ErrorDir); err != nil {
 		return "", err
 	}
 	to := Join(dir, c.Name+".error.json")
@@ -651,10 +662,13 @@ func writeFile(ctx context.Context, fsys FS, name string, b []byte) error {
 	return err
 }
 
-func (c *Claim) moveInto(ctx context.Context, dir string) (string, error) {
-	if err := c.p.FS.MkdirAll(ctx, dir); err != nil {
+// moveInto moves the file into sub, a folder relative to the drop (what
+// names it in errors), created if needed and refused if it is a link.
+func (c *Claim) moveInto(ctx context.Context, what, sub string) (string, error) {
+	if err := c.p.ensureFolder(ctx, what, sub); err != nil {
 		return "", err
 	}
+	dir := c.p.dir(sub)
 	to := Join(dir, c.Name)
 	for i := 1; ; i++ {
 		if _, err := c.p.FS.Stat(ctx, to); errors.Is(err, ErrNotExist) {
@@ -669,4 +683,77 @@ func (c *Claim) moveInto(ctx context.Context, dir string) (string, error) {
 	}
 	c.Path = to
 	return to, nil
+}
+
+// ensureFolder creates sub (a folder relative to the drop; what names it in
+// errors) and makes sure that neither it nor any folder between the drop and
+// it is a symbolic link, when the FS can tell (Lstater). A folder found sound
+// is not checked again until the next Poll, so the check costs at most a
+// few Lstat calls per poll, not one per file.
+//
+// The drop folder itself may be a link (an administrator's choice in the
+// configuration); only what lies under it is checked. Between the check and
+// the move, someone with write access to the drop could still swap a folder
+// for a link: the check narrows that window to one poll, it cannot close it
+// over a protocol without openat-style calls.
+func (p *Poller) ensureFolder(ctx context.Context, what, sub string) error {
+	full := p.dir(sub)
+	if p.verified[full] {
+		return nil
+	}
+	if err := p.refuseLinks(ctx, what, sub); err != nil {
+		return err
+	}
+	if p.verified[full] {
+		return nil // there, and a real folder
+	}
+	if err := p.FS.MkdirAll(ctx, full); err != nil {
+		if lerr := p.refuseLinks(ctx, what, sub); lerr != nil {
+			return lerr
+		}
+		return fmt.Errorf("bridges: create %s %s: %w", what, full, err)
+	}
+	if err := p.refuseLinks(ctx, what, sub); err != nil {
+		return err
+	}
+	p.verified[full] = true
+	return nil
+}
+
+// refuseLinks checks each folder from the drop down to sub with Lstat. A
+// missing one ends the check (MkdirAll creates it; ensureFolder checks again).
+func (p *Poller) refuseLinks(ctx context.Context, what, sub string) error {
+	l, ok := p.FS.(Lstater)
+	if !ok {
+		return nil
+	}
+	clean, err := CleanPath(sub)
+	if err != nil || clean == "." {
+		return err
+	}
+	cur := ""
+	for _, el := range strings.Split(clean, "/") {
+		cur = Join(cur, el)
+		full := p.dir(cur)
+		if p.verified[full] {
+			continue
+		}
+		e, err := l.Lstat(ctx, full)
+		switch {
+		case errors.Is(err, ErrNotExist):
+			return nil
+		case err != nil:
+			return fmt.Errorf("bridges: check %s %s: %w", what, full, err)
+		case e.Special:
+			return fmt.Errorf("bridges: %s %s: %w: %s is a symbolic link (or another special file) in the drop, "+
+				"and following it could move files into another folder, so the flow moves nothing through it. "+
+				"Someone with write access to the drop made it: remove the link, create %s as a real folder "+
+				"(or set another folder name), and find out who changed it", what, p.dir(sub), ErrLinkedFolder, full, full)
+		case !e.IsDir:
+			return fmt.Errorf("bridges: %s %s: %s is a file, but the flow needs it as a folder; move the file away "+
+				"or set another folder name", what, p.dir(sub), full)
+		}
+		p.verified[full] = true
+	}
+	return nil
 }

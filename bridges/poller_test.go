@@ -749,3 +749,50 @@ func TestPollErrorsLoseNothing(t *testing.T) {
 		t.Fatalf("after the ledger recovered claimed %v", names(cs))
 	}
 }
+
+// A partner who can write to the drop replaces a folder the poller moves
+// files into with a link to another folder: nothing may go through it.
+func TestRefusesLinkedFolders(t *testing.T) {
+	for _, tc := range []struct {
+		link string // folder under the drop made a link
+		step string // where it is refused
+	}{
+		{"processing", "claim"},
+		{"archive", "archive"},
+		{"archive/DATE", "archive"},
+		{"error", "quarantine"},
+	} {
+		t.Run(strings.ReplaceAll(tc.link, "/", "_"), func(t *testing.T) {
+			dir, p, c := setup(t)
+			ctx := context.Background()
+			elsewhere := filepath.Join(dir, "other-partner")
+			if err := os.Mkdir(elsewhere, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(dir, strings.ReplaceAll(tc.link, "DATE", c.t.UTC().Format("2006-01-02")))
+			os.MkdirAll(filepath.Dir(link), 0o755)
+			if err := os.Symlink(elsewhere, link); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(dir, "a.edi"), "x", time.Now().Add(-time.Hour))
+			p.Poll(ctx)
+			cs, err := p.Poll(ctx)
+			if tc.step != "claim" {
+				if err != nil || len(cs) != 1 {
+					t.Fatalf("claim: %v, %v", names(cs), err)
+				}
+				if tc.step == "archive" {
+					_, err = cs[0].Archive(ctx)
+				} else {
+					_, err = cs[0].Quarantine(ctx, legacybridge.QuarantineReport{Reason: "bad"})
+				}
+			}
+			if !errors.Is(err, bridges.ErrLinkedFolder) || !strings.Contains(err.Error(), "remove the link") {
+				t.Fatalf("%s through a linked %s: err = %v; want ErrLinkedFolder saying what to do", tc.step, tc.link, err)
+			}
+			if es, _ := os.ReadDir(elsewhere); len(es) != 0 {
+				t.Fatalf("files were moved through the link into another folder: %v", es)
+			}
+		})
+	}
+}

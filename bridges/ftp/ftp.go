@@ -414,6 +414,37 @@ func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
 	return e, err
 }
 
+var _ bridges.Lstater = (*FS)(nil)
+
+// Lstat describes name as its folder's listing shows it, where a symbolic
+// link is Special (MLSD type OS.unix=symlink or slink, LIST type 'l'). FTP
+// has no lstat command and what MLST says of a link is up to the server
+// (proftpd describes the target), so Lstat lists the parent folder: one
+// listing per call, as long as that folder is. Servers that list links as
+// their targets (FileZilla Server, IIS) cannot be checked at all: there a
+// link looks like a folder. The root itself ("" or ".") is not listed; it is
+// reported as a folder.
+func (f *FS) Lstat(ctx context.Context, name string) (bridges.Entry, error) {
+	clean, err := f.clean("lstat", name)
+	if err != nil {
+		return bridges.Entry{}, err
+	}
+	if clean == "." {
+		return bridges.Entry{Name: ".", IsDir: true}, nil
+	}
+	dir, base := path.Split(clean)
+	es, err := f.List(ctx, dir)
+	if err != nil {
+		return bridges.Entry{}, err
+	}
+	for _, e := range es {
+		if e.Name == base {
+			return e, nil
+		}
+	}
+	return bridges.Entry{}, fmt.Errorf("ftp: lstat %s on %s: %w (not in its folder's listing)", clean, f.server, bridges.ErrNotExist)
+}
+
 // Rename moves from to to, replacing an existing file at to.
 func (f *FS) Rename(ctx context.Context, from, to string) error {
 	cf, err := f.clean("rename", from)

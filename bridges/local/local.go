@@ -110,6 +110,22 @@ func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
 	return entry(info), nil
 }
 
+var _ bridges.Lstater = (*FS)(nil)
+
+// Lstat describes name without following a final symbolic link: a link is
+// Special.
+func (f *FS) Lstat(ctx context.Context, name string) (bridges.Entry, error) {
+	p, err := clean(name)
+	if err != nil {
+		return bridges.Entry{}, err
+	}
+	info, err := f.root.Lstat(p)
+	if err != nil {
+		return bridges.Entry{}, mapErr(err)
+	}
+	return entry(info), nil
+}
+
 func (f *FS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	p, err := clean(name)
 	if err != nil {

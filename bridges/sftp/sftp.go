@@ -436,6 +436,24 @@ func (f *FS) Stat(ctx context.Context, name string) (bridges.Entry, error) {
 	return entry(fi), nil
 }
 
+var _ bridges.Lstater = (*FS)(nil)
+
+// Lstat describes name without following a final symbolic link (SFTP
+// LSTAT): a link is Special.
+func (f *FS) Lstat(ctx context.Context, name string) (bridges.Entry, error) {
+	c, p, err := f.begin(ctx, "lstat", name)
+	if err != nil {
+		return bridges.Entry{}, err
+	}
+	fi, err := c.sftp.Lstat(p)
+	if err != nil {
+		return bridges.Entry{}, f.fail(c, "lstat "+p, err)
+	}
+	e := entry(fi)
+	e.Name = path.Base(p)
+	return e, nil
+}
+
 // Rename moves from to to, replacing an existing file at to: atomically with
 // posix-rename@openssh.com when the server offers it, else by removing to and
 // then renaming (a short window without either name).
