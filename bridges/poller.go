@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path"
 	"slices"
@@ -30,6 +31,16 @@ const (
 	// modification time in Marks; a file not yet marked when the process
 	// stops is simply processed again (same event ids).
 	ClaimNone ClaimMode = "none"
+	// ClaimAuto claims like ClaimMove when the account may write to the drop,
+	// otherwise like ClaimNone: if the processing folder cannot be created,
+	// or the server refuses the rename into it, for lack of permission, the
+	// poller logs that once (with the server's reason) and from then on
+	// claims by the ledger alone; files claimed so are left in place when
+	// delivered or quarantined, whatever Archive and Quarantine say (the
+	// error report goes to ErrorDir when that folder is writable, else to the
+	// log). Needs Marks. The right default for remote drops, whose
+	// permissions the partner controls.
+	ClaimAuto ClaimMode = "auto"
 )
 
 // ArchiveAction says what happens to a file once every event is delivered.
@@ -115,7 +126,8 @@ type Poller struct {
 	ProcessingDir, ArchiveDir, ErrorDir string
 	// MaxClaims limits the files claimed per poll. Default 0 = no limit.
 	MaxClaims int
-	// Claim is how a file is taken. Default ClaimMove. ClaimNone needs Marks.
+	// Claim is how a file is taken. Default ClaimMove. ClaimNone and
+	// ClaimAuto need Marks.
 	Claim ClaimMode
 	// Archive is what happens to a delivered file. Default ArchiveMove.
 	// ArchiveLeave needs ClaimNone (with ClaimMove the file would stay in
@@ -142,6 +154,35 @@ type Poller struct {
 	inflight  map[string]bool // ClaimNone: names claimed and not yet finished
 	handled   map[string]bool // ClaimNone: mark keys known to be marked
 	verified  map[string]bool // folders checked to be real folders, not links, since the last Poll began
+	readOnly  bool            // ClaimAuto: the drop proved read-only; claiming by the ledger alone
+}
+
+// claimMode is how files are claimed now: ClaimAuto resolves to ClaimMove,
+// or to ClaimNone once the drop proved read-only.
+func (p *Poller) claimMode() ClaimMode {
+	if p.Claim == ClaimAuto {
+		if p.readOnly {
+			return ClaimNone
+		}
+		return ClaimMove
+	}
+	return p.Claim
+}
+
+// fallBack switches a ClaimAuto poller to claiming by the ledger alone,
+// when err (from creating the processing folder or renaming into it) says
+// the account lacks permission. It reports whether it did.
+func (p *Poller) fallBack(err error) bool {
+	if p.Claim != ClaimAuto || p.readOnly || !errors.Is(err, fs.ErrPermission) {
+		return false
+	}
+	p.readOnly = true
+	p.Logger.Warn("bridges: this account may not write to the drop, so files are claimed by the ledger alone "+
+		"(claim \"auto\" acting as \"none\"): they stay where they are and are remembered as handled; archive and "+
+		"quarantine leave them in place, error reports go to the error folder if it can be written, else to this "+
+		"log. Give the account write access and restart to have files moved again",
+		"drop", p.Dir, "processing", p.dir(p.ProcessingDir), "reason", err)
+	return true
 }
 
 // ErrLinkedFolder is wrapped by the error the poller returns when a folder it
@@ -170,6 +211,7 @@ type Claim struct {
 
 	key    string // ClaimNone: the mark key
 	marker string // ClaimNone: the done marker to remove when the file goes
+	leave  bool   // ClaimAuto on a read-only drop: archive and quarantine leave the file
 }
 
 func (p *Poller) dir(sub string) string { return Join(p.Dir, sub) }
@@ -244,12 +286,12 @@ func (p *Poller) Validate() error {
 	claim, archive, quarantine := cmp.Or(p.Claim, ClaimMove), cmp.Or(p.Archive, ArchiveMove), cmp.Or(p.Quarantine, QuarantineMove)
 	switch claim {
 	case ClaimMove:
-	case ClaimNone:
+	case ClaimNone, ClaimAuto:
 		if p.Marks == nil {
-			errs = append(errs, errors.New(`bridges: claim "none" needs a ledger (Marks) to remember which files were handled`))
+			errs = append(errs, fmt.Errorf(`bridges: claim %q needs a ledger (Marks) to remember which files were handled`, claim))
 		}
 	default:
-		errs = append(errs, fmt.Errorf(`bridges: claim %q: want "move" or "none"`, p.Claim))
+		errs = append(errs, fmt.Errorf(`bridges: claim %q: want "move", "none" or "auto"`, p.Claim))
 	}
 	switch archive {
 	case ArchiveMove, ArchiveDelete:
@@ -325,25 +367,31 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 	listed := make(map[string]bool)
 	p.pending = 0
 	var firstErr error
+	// skip reports whether a ClaimNone poller has nothing to do with e:
+	// in flight, or marked handled (or the ledger failed).
+	skip := func(e Entry) bool {
+		if p.inflight[e.Name] {
+			return true // claimed earlier, still in the runner's hands
+		}
+		key := MarkKey(e)
+		done := p.handled[key]
+		if !done {
+			var err error
+			done, err = p.Marks.Has(ctx, key)
+			if err != nil {
+				firstErr = cmp.Or(firstErr, fmt.Errorf("bridges: look up %s in the ledger: %w", Join(p.Dir, e.Name), err))
+				return true
+			}
+		}
+		if done {
+			handled[key] = true
+		}
+		return done
+	}
 	for _, e := range cands {
 		listed[e.Name] = true
-		if p.Claim == ClaimNone {
-			if p.inflight[e.Name] {
-				continue // claimed earlier, still in the runner's hands
-			}
-			key := MarkKey(e)
-			done := p.handled[key]
-			if !done {
-				done, err = p.Marks.Has(ctx, key)
-				if err != nil {
-					firstErr = cmp.Or(firstErr, fmt.Errorf("bridges: look up %s in the ledger: %w", Join(p.Dir, e.Name), err))
-					continue
-				}
-			}
-			if done {
-				handled[key] = true
-				continue
-			}
+		if p.claimMode() == ClaimNone && skip(e) {
+			continue
 		}
 		o := observation{e: e, since: now}
 		prev, ok := p.seen[e.Name]
@@ -365,6 +413,13 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 			continue
 		}
 		c, err := p.claim(ctx, e)
+		if err != nil && p.fallBack(err) {
+			if skip(e) {
+				delete(next, e.Name)
+				continue
+			}
+			c, err = p.claim(ctx, e)
+		}
 		if err != nil {
 			p.Logger.Warn("claim failed; will retry", "file", Join(p.Dir, e.Name), "err", err)
 			p.pending++
@@ -388,7 +443,7 @@ func (p *Poller) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
 // left in the processing folder (ClaimMove).
 func (p *Poller) recover(ctx context.Context) ([]legacybridge.FileClaim, error) {
 	var dirs []string
-	if p.Claim == ClaimMove {
+	if p.Claim == ClaimMove || p.Claim == ClaimAuto {
 		dirs = append(dirs, p.ProcessingDir)
 	}
 	if p.Archive == ArchiveMove {
@@ -400,10 +455,13 @@ func (p *Poller) recover(ctx context.Context) ([]legacybridge.FileClaim, error) 
 			return nil, fmt.Errorf("bridges: %s is a file, but the flow needs it as a folder; move the file away or set another folder name", p.dir(d))
 		}
 	}
-	if p.Claim != ClaimMove {
+	if p.claimMode() != ClaimMove {
 		return nil, nil
 	}
 	if err := p.ensureFolder(ctx, "processing folder", p.ProcessingDir); err != nil {
+		if p.fallBack(err) {
+			return nil, nil
+		}
 		return nil, err
 	}
 	left, err := p.FS.List(ctx, p.dir(p.ProcessingDir))
@@ -475,8 +533,8 @@ func (p *Poller) warnOnce(name, msg string, args ...any) {
 
 func (p *Poller) claim(ctx context.Context, e Entry) (*Claim, error) {
 	from := Join(p.Dir, e.Name)
-	if p.Claim == ClaimNone {
-		c := &Claim{p: p, Name: e.Name, Path: from, Size: e.Size, MTime: e.ModTime, key: MarkKey(e)}
+	if p.claimMode() == ClaimNone {
+		c := &Claim{p: p, Name: e.Name, Path: from, Size: e.Size, MTime: e.ModTime, key: MarkKey(e), leave: p.readOnly}
 		if p.DoneSuffix != "" {
 			c.marker = from + p.DoneSuffix
 		}
@@ -554,7 +612,11 @@ func (c *Claim) finish() {
 // overwriting), its place in the drop (leave), or "" (delete).
 func (c *Claim) Archive(ctx context.Context) (string, error) {
 	p := c.p
-	switch p.Archive {
+	archive := p.Archive
+	if c.leave {
+		archive = ArchiveLeave
+	}
+	switch archive {
 	case ArchiveLeave:
 		if err := c.mark(ctx); err != nil {
 			return "", fmt.Errorf("bridges: mark %s handled: %w", c.Path, err)
@@ -606,7 +668,7 @@ func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport)
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
 	b = append(b, '\n')
-	if p.Quarantine == QuarantineLeave {
+	if p.Quarantine == QuarantineLeave || c.leave {
 		if err := c.mark(ctx); err != nil {
 			return "", fmt.Errorf("bridges: mark %s handled: %w", c.Path, err)
 		}

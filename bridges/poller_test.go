@@ -796,3 +796,59 @@ func TestRefusesLinkedFolders(t *testing.T) {
 		})
 	}
 }
+
+// Claim "auto" on a drop this account may only read: the poller falls back
+// to the ledger, says so once, and leaves every file where it is.
+func TestClaimAutoReadOnlyDrop(t *testing.T) {
+	for _, refused := range []string{"mkdir", "rename"} {
+		t.Run(refused, func(t *testing.T) {
+			m, p, c := memDrop(t)
+			ctx := context.Background()
+			var logs strings.Builder
+			p.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			p.Claim, p.Marks = bridges.ClaimAuto, &mapMarks{}
+			m.WriteFile("a.edi", []byte("aaa"), c.t.Add(-time.Hour))
+			m.WriteFile("b.edi", []byte("bbb"), c.t.Add(-time.Hour))
+			m.Fault = func(op, name string) error {
+				if op == refused || (refused == "mkdir" && op != "list" && op != "stat" && op != "open") {
+					return fmt.Errorf("%s %s: %w", op, name, fs.ErrPermission)
+				}
+				return nil
+			}
+			cs := pollN(t, p, 2)
+			if got, want := names(cs), []string{"a.edi", "b.edi"}; !slices.Equal(got, want) {
+				t.Fatalf("claimed %v, want %v", got, want)
+			}
+			for _, cl := range cs {
+				if cl.Info().Path != cl.Info().Name {
+					t.Errorf("%s claimed into %q, want read in place", cl.Info().Name, cl.Info().Path)
+				}
+			}
+			if to, err := cs[0].Archive(ctx); err != nil || to != "a.edi" {
+				t.Fatalf("Archive = %q, %v; want left in place (a.edi, nil)", to, err)
+			}
+			if to, err := cs[1].Quarantine(ctx, legacybridge.QuarantineReport{Reason: "broken"}); err != nil || to != "b.edi" {
+				t.Fatalf("Quarantine = %q, %v; want left in place (b.edi, nil)", to, err)
+			}
+			if again := pollN(t, p, 3); len(again) != 0 || p.Pending() != 0 {
+				t.Fatalf("handled files claimed again: %v (pending %d)", names(again), p.Pending())
+			}
+			if n := strings.Count(logs.String(), "claimed by the ledger alone"); n != 1 {
+				t.Errorf("the fallback was logged %d times, want once:\n%s", n, logs.String())
+			}
+			if !strings.Contains(logs.String(), "permission denied") {
+				t.Errorf("the log does not give the reason:\n%s", logs.String())
+			}
+			if refused == "mkdir" && !strings.Contains(logs.String(), "broken") {
+				t.Errorf("the error report (error folder not writable) is not in the log:\n%s", logs.String())
+			}
+		})
+	}
+	// Writable: auto moves files like "move".
+	m, p, c := memDrop(t)
+	p.Claim, p.Marks = bridges.ClaimAuto, &mapMarks{}
+	m.WriteFile("a.edi", []byte("aaa"), c.t.Add(-time.Hour))
+	if cs := pollN(t, p, 2); len(cs) != 1 || cs[0].Info().Path != "processing/a.edi" {
+		t.Fatalf("auto on a writable drop: %v; want a.edi moved into processing/", names(cs))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/textproto"
 	"path"
@@ -439,6 +440,10 @@ func (s *conn) fail(what string, err error) error {
 	case s.ctx != nil && s.ctx.Err() != nil:
 		s.broken = err
 		return fmt.Errorf("ftp: %s on %s: %w", what, f.server, context.Cause(s.ctx))
+	case errors.As(err, &te) && te.Code >= 500 && permissionReply(te):
+		// Matches fs.ErrPermission, so the poller's claim "auto" can tell a
+		// read-only drop from other failures.
+		return fmt.Errorf("ftp: %s on %s: the server replied %w%s (%w)", what, f.server, err, hint(te), fs.ErrPermission)
 	case errors.As(err, &te) && te.Code != 421:
 		return fmt.Errorf("ftp: %s on %s: the server replied %w%s", what, f.server, err, hint(te))
 	}
@@ -449,6 +454,13 @@ func (s *conn) fail(what string, err error) error {
 
 func (s *conn) notExist(what string, err error) error {
 	return fmt.Errorf("ftp: %s on %s: %w (the server replied %v)", what, s.f.server, bridges.ErrNotExist, err)
+}
+
+// permissionReply reports whether a reply's text says the account lacks
+// permission (FTP has no reply code for that alone; 550 also means missing).
+func permissionReply(te *textproto.Error) bool {
+	m := strings.ToLower(te.Msg)
+	return strings.Contains(m, "permission") || strings.Contains(m, "denied") || strings.Contains(m, "not permitted")
 }
 
 // hint says what to do about a reply, where that is clear from its text.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/textproto"
 	"os"
@@ -441,5 +442,17 @@ func TestBackoff(t *testing.T) {
 	}
 	if got := strings.Count(logs.String(), "dial failed"); got != len(wantDelays)+1 {
 		t.Errorf("%d dial failures logged, want %d", got, len(wantDelays)+1)
+	}
+}
+
+func TestPermissionReplyMatchesErrPermission(t *testing.T) {
+	s := &conn{f: &FS{server: "u@h:21"}}
+	err := s.fail("mkdir /in/processing", &textproto.Error{Code: 550, Msg: "processing: Permission denied"})
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("550 Permission denied = %v; want it to match fs.ErrPermission", err)
+	}
+	err = s.fail("stat /in/x", &textproto.Error{Code: 550, Msg: "x: No such file or directory"})
+	if errors.Is(err, fs.ErrPermission) {
+		t.Errorf("550 No such file = %v; must not match fs.ErrPermission", err)
 	}
 }

@@ -1,6 +1,7 @@
 package sftp
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"path"
@@ -72,4 +73,75 @@ func TestOpenSSHPollerRefusesLinkedFolders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Claim "auto" on a folder the sftp user may not write (chmod 0555 on the
+// real sshd, which runs the session as that user): the poller falls back to
+// the ledger and leaves the files in place.
+func TestOpenSSHPollerClaimAutoReadOnly(t *testing.T) {
+	t.Parallel()
+	e := openSSH(t)
+	cfg := e.scratch(t)
+	f := mustNew(t, cfg)
+	ctx := ctxT(t)
+	c, err := f.connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.MkdirAll(ctx, "in"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, f, "in/a.edi", []byte("aaa"))
+	put(t, f, "in/b.edi", []byte("bbb"))
+	in := path.Join(cfg.Root, "in")
+	if err := c.sftp.Chmod(in, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.sftp.Chmod(in, 0o755) })
+	now := time.Now().Add(time.Hour)
+	var logs strings.Builder
+	p := &bridges.Poller{FS: f, Dir: "in", Pattern: "*.edi", Now: func() time.Time { return now },
+		Claim: bridges.ClaimAuto, Marks: &memMarks{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	var cs []legacybridge.FileClaim
+	for range 2 {
+		got, err := p.Poll(ctx)
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+		cs = append(cs, got...)
+	}
+	if len(cs) != 2 || cs[0].Info().Path != "in/a.edi" || cs[1].Info().Path != "in/b.edi" {
+		t.Fatalf("claimed %d files; want in/a.edi and in/b.edi read in place:\n%s", len(cs), logs.String())
+	}
+	if to, err := cs[0].Archive(ctx); err != nil || to != "in/a.edi" {
+		t.Fatalf("Archive = %q, %v; want left in place", to, err)
+	}
+	if to, err := cs[1].Quarantine(ctx, legacybridge.QuarantineReport{Reason: "broken"}); err != nil || to != "in/b.edi" {
+		t.Fatalf("Quarantine = %q, %v; want left in place", to, err)
+	}
+	for range 2 {
+		if got, err := p.Poll(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("after handling: claimed %d, %v; want nothing", len(got), err)
+		}
+	}
+	if n := strings.Count(logs.String(), "claimed by the ledger alone"); n != 1 {
+		t.Errorf("fallback logged %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "broken") {
+		t.Errorf("the error report is not in the log although error/ cannot be created:\n%s", logs.String())
+	}
+	if es, err := f.List(ctx, "in"); err != nil || len(es) != 2 {
+		t.Errorf("the read-only folder holds %+v, %v; want a.edi and b.edi untouched", es, err)
+	}
+}
+
+type memMarks struct{ m map[string]bool }
+
+func (m *memMarks) Has(_ context.Context, key string) (bool, error) { return m.m[key], nil }
+func (m *memMarks) Put(_ context.Context, key string) error {
+	if m.m == nil {
+		m.m = map[string]bool{}
+	}
+	m.m[key] = true
+	return nil
 }
