@@ -8,6 +8,8 @@ package bridges
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Entry is one directory entry as a transport lists it.
@@ -113,7 +116,33 @@ func CleanPath(name string) (string, error) {
 // TempName is the name a transport's Create writes under before renaming the
 // file into place on Close: hidden (leading dot) and in the same folder, so
 // pollers (ours and a partner's) skip it and the rename stays atomic.
+//
+// For a base name near MaxNameLen the temporary name is shortened by
+// FitName, so it stays within the limit and distinct per name.
 func TempName(name string) string {
 	dir, base := path.Split(name)
-	return dir + "." + base + ".legacybridge-tmp"
+	return dir + FitName("."+base, ".legacybridge-tmp")
+}
+
+// MaxNameLen is the longest base name, in bytes, that the filesystems behind
+// drops accept (NAME_MAX on Linux and BSD, and so on most SFTP and FTP
+// servers).
+const MaxNameLen = 255
+
+// FitName returns stem+suffix when that fits in MaxNameLen bytes. Otherwise
+// it cuts the stem (at a UTF-8 boundary) and puts "~" and 8 hex digits of
+// the whole stem's SHA-256 before suffix, so that different long stems keep
+// different names, and the same stem always gets the same one.
+func FitName(stem, suffix string) string {
+	if len(stem)+len(suffix) <= MaxNameLen {
+		return stem + suffix
+	}
+	sum := sha256.Sum256([]byte(stem))
+	tag := "~" + hex.EncodeToString(sum[:4])
+	keep := max(MaxNameLen-len(suffix)-len(tag), 0)
+	cut := stem[:min(keep, len(stem))]
+	for len(cut) > 0 && !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	return cut + tag + suffix
 }

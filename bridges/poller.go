@@ -656,7 +656,8 @@ func (c *Claim) gone(ctx context.Context) {
 
 // Quarantine deals with a file that cannot be delivered as the poller's
 // Quarantine action says: move it to ERROR/NAME and write NAME.error.json
-// beside it, or leave it (marked handled) with the report in ERROR when that
+// beside it (for a name too long for that, a shortened name made by
+// FitName, which is logged), or leave it (marked handled) with the report in ERROR when that
 // folder can be written, else in the log. It returns where the file is now.
 func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport) (string, error) {
 	p := c.p
@@ -687,8 +688,13 @@ func (c *Claim) Quarantine(ctx context.Context, r legacybridge.QuarantineReport)
 		return "", fmt.Errorf("bridges: quarantine %s: %w", c.Path, err)
 	}
 	c.gone(ctx)
-	if err := writeFile(ctx, p.FS, to+".error.json", b); err != nil {
-		return to, fmt.Errorf("bridges: write %s.error.json: %w", to, err)
+	report := reportName(to)
+	if err := writeFile(ctx, p.FS, report, b); err != nil {
+		return to, fmt.Errorf("bridges: write %s: %w", report, err)
+	}
+	if report != to+".error.json" {
+		p.Logger.Info("bridges: the file's name is too long for NAME.error.json; its error report has a shortened name",
+			"file", to, "report", report)
 	}
 	return to, nil
 }
@@ -700,14 +706,14 @@ func (c *Claim) leaveReport(ctx context.Context, b []byte) (string, error) {
 	if err := c.p.ensureFolder(ctx, "error folder", c.p.ErrorDir); err != nil {
 		return "", err
 	}
-	to := Join(dir, c.Name+".error.json")
+	to := Join(dir, FitName(c.Name, ".error.json"))
 	for i := 1; ; i++ {
 		if _, err := c.p.FS.Stat(ctx, to); errors.Is(err, ErrNotExist) {
 			break
 		} else if err != nil {
 			return "", err
 		}
-		to = Join(dir, c.Name+"."+strconv.Itoa(i)+".error.json")
+		to = Join(dir, FitName(c.Name, "."+strconv.Itoa(i)+".error.json"))
 	}
 	return to, writeFile(ctx, c.p.FS, to, b)
 }
@@ -731,6 +737,9 @@ func (c *Claim) moveInto(ctx context.Context, what, sub string) (string, error) 
 		return "", err
 	}
 	dir := c.p.dir(sub)
+	if path.Dir(c.Path) == path.Clean(dir) {
+		return c.Path, nil // already there: a retry after a failure that followed the move
+	}
 	to := Join(dir, c.Name)
 	for i := 1; ; i++ {
 		if _, err := c.p.FS.Stat(ctx, to); errors.Is(err, ErrNotExist) {
@@ -738,7 +747,7 @@ func (c *Claim) moveInto(ctx context.Context, what, sub string) (string, error) 
 		} else if err != nil {
 			return "", err
 		}
-		to = Join(dir, c.Name+"."+strconv.Itoa(i))
+		to = Join(dir, FitName(c.Name, "."+strconv.Itoa(i)))
 	}
 	if err := c.p.FS.Rename(ctx, c.Path, to); err != nil {
 		return "", err
@@ -818,4 +827,11 @@ func (p *Poller) refuseLinks(ctx context.Context, what, sub string) error {
 		p.verified[full] = true
 	}
 	return nil
+}
+
+// reportName is the error report's path for a file quarantined at to:
+// NAME.error.json, shortened by FitName when that would be too long.
+func reportName(to string) string {
+	dir, base := path.Split(to)
+	return dir + FitName(base, ".error.json")
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"legacybridge"
 	"legacybridge/bridges"
@@ -850,5 +851,31 @@ func TestClaimAutoReadOnlyDrop(t *testing.T) {
 	m.WriteFile("a.edi", []byte("aaa"), c.t.Add(-time.Hour))
 	if cs := pollN(t, p, 2); len(cs) != 1 || cs[0].Info().Path != "processing/a.edi" {
 		t.Fatalf("auto on a writable drop: %v; want a.edi moved into processing/", names(cs))
+	}
+}
+
+func TestLongNamesLocal(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	bridgestest.TestLongNames(t, fsys, func(name string) { write(t, filepath.Join(dir, name), "x", time.Now().Add(-time.Hour)) })
+}
+
+func TestFitName(t *testing.T) {
+	long := strings.Repeat("é", 130) // 260 bytes
+	for _, tc := range []struct{ stem, suffix string }{{"a.edi", ".error.json"}, {long, ""}, {long, ".error.json"}, {long[:250], ".12"}} {
+		got := bridges.FitName(tc.stem, tc.suffix)
+		if len(got) > bridges.MaxNameLen || !strings.HasSuffix(got, tc.suffix) || !utf8.ValidString(got) {
+			t.Errorf("FitName(%d bytes, %q) = %q (%d bytes)", len(tc.stem), tc.suffix, got, len(got))
+		}
+	}
+	if a, b := bridges.FitName(long+"a", ".x"), bridges.FitName(long+"b", ".x"); a == b {
+		t.Errorf("two long stems got the same name %q", a)
+	}
+	if got := bridges.FitName("a.edi", ".error.json"); got != "a.edi.error.json" {
+		t.Errorf("short name changed: %q", got)
 	}
 }

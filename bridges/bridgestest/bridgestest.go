@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -28,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"legacybridge"
 	"legacybridge/bridges"
 )
 
@@ -805,5 +807,62 @@ func (s *suite) manyFiles(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("List(\"many\") is missing %d of %d files, first %q", len(missing), n, missing[0])
+	}
+}
+
+// TestLongNames runs a Poller over fsys (its drop is the FS root; put
+// drops a file there, old enough to be complete) and quarantines two files named near the 255-byte limit, the
+// second twice (a retry), over fsys, whose drop folder is the FS root.
+func TestLongNames(t *testing.T, fsys bridges.FS, put func(name string)) {
+	t.Helper()
+	ctx := context.Background()
+	name := strings.Repeat("n", 246) + ".edi" // 250 bytes
+	now := time.Now().Add(time.Hour)
+	p := &bridges.Poller{FS: fsys, Pattern: "*.edi", Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)}
+	var tos []string
+	for i := range 2 {
+		put(name)
+		p.Poll(ctx)
+		cs, err := p.Poll(ctx)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("drop %d: claimed %d files, %v", i, len(cs), err)
+		}
+		to, err := cs[0].Quarantine(ctx, legacybridge.QuarantineReport{Reason: "broken"})
+		if err != nil {
+			t.Fatalf("quarantine %d: %v", i, err)
+		}
+		// The runner retries a quarantine that failed; it must not move the
+		// file again.
+		again, err := cs[0].Quarantine(ctx, legacybridge.QuarantineReport{Reason: "broken"})
+		if err != nil || again != to {
+			t.Fatalf("quarantine %d again = %q, %v; want %q, nil", i, again, err, to)
+		}
+		tos = append(tos, to)
+	}
+	es, err := fsys.List(ctx, "error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files, reports []string
+	for _, e := range es {
+		if len(e.Name) > bridges.MaxNameLen {
+			t.Errorf("%q is %d bytes", e.Name, len(e.Name))
+		}
+		if strings.HasSuffix(e.Name, ".error.json") {
+			reports = append(reports, e.Name)
+		} else {
+			files = append(files, e.Name)
+		}
+	}
+	if len(files) != 2 || len(reports) != 2 || tos[0] == tos[1] {
+		t.Fatalf("error/ holds files %q and reports %q (quarantined to %q); want 2 of each", files, reports, tos)
+	}
+	for _, to := range tos {
+		base := to[strings.LastIndex(to, "/")+1:]
+		r, err := fsys.Open(ctx, "error/"+bridges.FitName(base, ".error.json"))
+		if err != nil {
+			t.Fatalf("report for %s: %v", to, err)
+		}
+		r.Close()
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"legacybridge"
 	"legacybridge/bridges"
+	"legacybridge/bridges/bridgestest"
 )
 
 // The poller over the real sshd. The drop's account can write the drop, so
@@ -144,4 +145,12 @@ func (m *memMarks) Put(_ context.Context, key string) error {
 	}
 	m.m[key] = true
 	return nil
+}
+
+// Names near the 255-byte limit on the real sshd (ext4/tmpfs NAME_MAX).
+func TestOpenSSHLongNames(t *testing.T) {
+	t.Parallel()
+	e := openSSH(t)
+	f := mustNew(t, e.scratch(t))
+	bridgestest.TestLongNames(t, f, func(name string) { put(t, f, name, []byte("x")) })
 }
