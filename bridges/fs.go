@@ -68,7 +68,8 @@ func (notExist) Is(target error) bool { return target == fs.ErrNotExist }
 var ErrUnsafeName = errors.New("unsafe file name")
 
 // CheckName rejects names that are not a single, plain path element: empty,
-// "." or "..", containing a slash or backslash, or containing control characters.
+// "." or "..", containing a slash or backslash, control characters or Unicode
+// format characters (Cf).
 func CheckName(name string) error {
 	switch {
 	case name == "" || name == "." || name == "..":
@@ -77,9 +78,16 @@ func CheckName(name string) error {
 		return fmt.Errorf("%w: %q contains a path separator", ErrUnsafeName, name)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return fmt.Errorf("%w: %q contains a control character", ErrUnsafeName, name)
+	case strings.IndexFunc(name, isFormat) >= 0:
+		return fmt.Errorf("%w: %q contains an invisible formatting character (Unicode Cf, e.g. a right-to-left override that makes the name display as another)", ErrUnsafeName, name)
 	}
 	return nil
 }
+
+// isFormat reports Unicode format characters (category Cf: bidirectional
+// overrides such as U+202E, zero-width joiners, BOM): invisible, they make a
+// name display as another one in logs and listings.
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // Join joins a folder and a checked base name.
 func Join(dir, name string) string {
@@ -108,6 +116,8 @@ func CleanPath(name string) (string, error) {
 			return "", fmt.Errorf("%w: %q contains a backslash", ErrUnsafeName, name)
 		case strings.IndexFunc(el, unicode.IsControl) >= 0:
 			return "", fmt.Errorf("%w: %q contains a control character", ErrUnsafeName, name)
+		case strings.IndexFunc(el, isFormat) >= 0:
+			return "", fmt.Errorf("%w: %q contains an invisible formatting character (Unicode Cf)", ErrUnsafeName, name)
 		}
 	}
 	return path.Clean(name), nil

@@ -176,9 +176,12 @@ func TestRecoverArchiveQuarantine(t *testing.T) {
 }
 
 func TestCheckName(t *testing.T) {
-	for _, bad := range []string{"", ".", "..", "../x", "a/b", `a\b`, "a\nb", "a\x00b"} {
+	for _, bad := range []string{"", ".", "..", "../x", "a/b", `a\b`, "a\nb", "a\x00b", "invoice\u202Eide.exe", "a\u200Bb"} {
 		if bridges.CheckName(bad) == nil {
 			t.Errorf("CheckName(%q) = nil, want an error", bad)
+		}
+		if _, err := bridges.CleanPath("in/" + bad); bad != "" && bad != "." && err == nil && !strings.Contains(bad, "/") {
+			t.Errorf("CleanPath(%q) = nil error", "in/"+bad)
 		}
 	}
 	for _, ok := range []string{"a.edi", "PO 123.edi", "..hidden", "x..y"} {
@@ -877,5 +880,34 @@ func TestFitName(t *testing.T) {
 	}
 	if got := bridges.FitName("a.edi", ".error.json"); got != "a.edi.error.json" {
 		t.Errorf("short name changed: %q", got)
+	}
+}
+
+// unsafeListFS lists names that CheckName refuses, as FTP listings may.
+type unsafeListFS struct{ bridges.FS }
+
+func (u unsafeListFS) List(ctx context.Context, dir string) ([]bridges.Entry, error) {
+	es, err := u.FS.List(ctx, dir)
+	if dir == "." {
+		for _, n := range []string{"evil\u202Eide.edi", "bad\x1b[31m.edi"} {
+			es = append(es, bridges.Entry{Name: n, Size: 1, ModTime: time.Unix(0, 0)})
+		}
+	}
+	return es, err
+}
+
+func TestUnsafeNamesLoggedOnceQuoted(t *testing.T) {
+	m, p, _ := memDrop(t)
+	var logs strings.Builder
+	p.FS, p.Logger = unsafeListFS{m}, slog.New(slog.NewTextHandler(&logs, nil))
+	if cs := pollN(t, p, 3); len(cs) != 0 {
+		t.Fatalf("claimed %v", names(cs))
+	}
+	out := logs.String()
+	if n := strings.Count(out, "file name refused"); n != 2 {
+		t.Errorf("%d refusals logged over 3 polls, want 2 (once per name):\n%s", n, out)
+	}
+	if strings.ContainsAny(out, "\u202E\x1b") {
+		t.Errorf("the log holds raw control or format characters:\n%q", out)
 	}
 }

@@ -54,8 +54,9 @@ func TestParseMLSx(t *testing.T) {
 		{"modify=20261203152728;type=pdir; ..", listed{}, false},
 		{"modify=20261203152728;type=cdir; /lbtest", listed{}, false},
 		{"type=dir; ..", listed{}, false},
-		{"type=file; bad\x01name", listed{}, false},
-		{`type=file; back\slash`, listed{}, false},
+		// Unsafe names reach the poller, which reports and leaves them.
+		{"type=file; bad\x01name", listed{name: "bad\x01name"}, true},
+		{`type=file; back\slash`, listed{name: `back\slash`}, true},
 		{"type=file;", listed{}, false},
 		{"", listed{}, false},
 	} {

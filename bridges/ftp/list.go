@@ -89,9 +89,11 @@ func fromLIST(raw []*ftp.Entry) []listed {
 		if strings.Contains(name, "/") { // some servers list a file by its path
 			name = path.Base(name)
 		}
-		if name == "." || name == ".." || bridges.CheckName(name) != nil {
+		if name == "." || name == ".." {
 			continue
 		}
+		// Names bridges.CheckName refuses (control characters, backslashes)
+		// are still returned: the poller logs them, once, and leaves them.
 		out = append(out, listed{name: name, size: int64(r.Size), time: r.Time,
 			isDir: r.Type == ftp.EntryTypeFolder, special: r.Type == ftp.EntryTypeLink})
 	}
@@ -141,12 +143,14 @@ func (m *mlsdParser) line(b []byte) {
 }
 
 // parseMLSx parses one "fact=value;fact=value; name" line of MLSD or MLST.
-// It reports false for lines that name no usable entry: the folder itself
-// and its parent (type cdir, pdir, or names "." and ".."), and names that
-// bridges.CheckName refuses.
+// It reports false for lines that name no entry: the folder itself and its
+// parent (type cdir, pdir, or names "." and ".."). Names that
+// bridges.CheckName refuses are returned, so that the poller can report
+// them (once) rather than the file silently never arriving; every FS method
+// refuses them as a path.
 func parseMLSx(line string) (listed, bool) {
 	e, typ, ok := parseFacts(line)
-	if !ok || typ == "cdir" || typ == "pdir" || e.name == "." || e.name == ".." || bridges.CheckName(e.name) != nil {
+	if !ok || typ == "cdir" || typ == "pdir" || e.name == "." || e.name == ".." {
 		return listed{}, false
 	}
 	return e, true
