@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"legacybridge/bridges"
 )
@@ -18,8 +19,9 @@ import (
 // and os.Root keeps every operation inside the folder (symlinks included).
 // It is safe for concurrent use.
 type FS struct {
-	root *os.Root
-	dir  string
+	root     *os.Root
+	dir      string
+	dirSyncs atomic.Int64 // folder fsyncs done (for tests)
 }
 
 var _ bridges.FS = (*FS)(nil)
@@ -214,6 +216,43 @@ func (a *atomicFile) Close() error {
 	if err != nil {
 		_ = a.fs.root.Remove(a.tmp)
 		return mapErr(err)
+	}
+	// The rename is durable only once the folder is synced: a caller that
+	// commits after Close (the file emitter) must not lose the file to a
+	// power cut.
+	if err := a.fs.syncDir(filepath.Dir(a.name)); err != nil {
+		return fmt.Errorf("local: sync the folder of %s after renaming it into place: %w", a.name, err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a folder (OS form, inside the root).
+func (f *FS) syncDir(p string) error {
+	d, err := f.root.Open(p)
+	if err != nil {
+		return mapErr(err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		f.dirSyncs.Add(1)
+	}
+	return err
+}
+
+// SyncDir makes the entries of dir durable (fsync of the folder). Create's
+// Close already does this for the file's folder; SyncDir is for callers that
+// rename or remove through the FS (it implements the file emitter's
+// DirSyncer).
+func (f *FS) SyncDir(ctx context.Context, dir string) error {
+	p, err := clean(dir)
+	if err != nil {
+		return err
+	}
+	if err := f.syncDir(p); err != nil {
+		return fmt.Errorf("local: sync folder %s: %w", dir, err)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ type conn struct {
 	ssh         *ssh.Client
 	sftp        *sftp.Client
 	posixRename bool
+	fsync       bool // fsync@openssh.com: Create's Close flushes to disk before the rename
 
 	dead chan struct{}
 	once sync.Once
@@ -128,7 +129,8 @@ func (f *FS) dial(ctx context.Context) (*conn, error) {
 	}
 	nc.SetDeadline(time.Time{})
 	_, posix := sc2.HasExtension("posix-rename@openssh.com")
-	c := &conn{ssh: client, sftp: sc2, posixRename: posix, dead: make(chan struct{})}
+	fsyncVer, _ := sc2.HasExtension("fsync@openssh.com")
+	c := &conn{ssh: client, sftp: sc2, posixRename: posix, fsync: fsyncVer == "1", dead: make(chan struct{})}
 	go func() {
 		err := client.Wait()
 		c.kill(fmt.Errorf("the server closed the connection: %v", err))
@@ -141,7 +143,7 @@ func (f *FS) dial(ctx context.Context) (*conn, error) {
 	if f.keepAlive > 0 {
 		go f.keepalive(c)
 	}
-	f.log.Info("sftp: connected", "server", f.server, "root", f.root, "posix_rename", posix)
+	f.log.Info("sftp: connected", "server", f.server, "root", f.root, "posix_rename", posix, "fsync", c.fsync)
 	go func() {
 		<-c.dead
 		if c.why != errFSClosed {

@@ -154,3 +154,14 @@ func TestOpenSSHLongNames(t *testing.T) {
 	f := mustNew(t, e.scratch(t))
 	bridgestest.TestLongNames(t, f, func(name string) { put(t, f, name, []byte("x")) })
 }
+
+// OpenSSH offers fsync@openssh.com: Create's Close flushes before renaming.
+func TestOpenSSHCreateSyncs(t *testing.T) {
+	t.Parallel()
+	e := openSSH(t)
+	f := mustNew(t, e.scratch(t))
+	put(t, f, "a.json", []byte("{}"))
+	if got := f.syncs.Load(); got != 1 {
+		t.Fatalf("fsync@openssh.com calls after one Create+Close = %d, want 1", got)
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -130,7 +131,8 @@ type FS struct {
 	// Tunables that tests change; fixed for the lifetime of an FS otherwise.
 	minBackoff, maxBackoff time.Duration
 	now                    func() time.Time
-	noPosixRename          bool // pretend the server lacks posix-rename@openssh.com
+	noPosixRename          bool         // pretend the server lacks posix-rename@openssh.com
+	syncs                  atomic.Int64 // files flushed with fsync@openssh.com (for tests)
 
 	mu       sync.Mutex
 	cur      *conn
@@ -530,7 +532,9 @@ func (f *FS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 }
 
 // Create writes name: the content goes to bridges.TempName(name) in the same
-// folder and is renamed over name when Close succeeds. A failed write or
+// folder and is renamed over name when Close succeeds. When the server
+// offers fsync@openssh.com (OpenSSH does), Close flushes the file to the
+// server's disk before the rename. A failed write or
 // Close, or a cancelled ctx, removes the temporary file and publishes nothing.
 func (f *FS) Create(ctx context.Context, name string) (io.WriteCloser, error) {
 	c, p, err := f.begin(ctx, "create", name)

@@ -195,6 +195,17 @@ func (w *writer) Close() error {
 		w.pw.Close() // io.EOF for the upload, after what was written
 		<-w.done
 		err := w.err
+		if err == nil && w.c.fsync {
+			// The content is on the server's disk before the name appears
+			// (a caller that commits after Close must not lose the file to
+			// a server crash). Servers without fsync@openssh.com give no
+			// such promise.
+			if serr := w.file.Sync(); serr != nil {
+				err = w.fs.fail(w.c, "fsync "+w.tmp, serr)
+			} else {
+				w.fs.syncs.Add(1)
+			}
+		}
 		if cerr := w.file.Close(); err == nil && cerr != nil {
 			err = w.fs.fail(w.c, "close "+w.tmp, cerr)
 		}
