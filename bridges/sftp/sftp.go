@@ -205,7 +205,9 @@ func New(cfg Config) (*FS, error) {
 		var missing *ssh.PassphraseMissingError
 		switch {
 		case errors.As(err, &missing):
-			return nil, fmt.Errorf("sftp: the private key for %s is encrypted; set its passphrase", f.server)
+			return nil, fmt.Errorf("sftp: the private key for %s is encrypted and no passphrase was given; set "+
+				"key_passphrase_env (the name of an environment variable holding it) or key_passphrase_file "+
+				"(a file holding it) in the drop's config", f.server)
 		case err != nil:
 			// The parser's messages never include the key or the passphrase.
 			return nil, fmt.Errorf("sftp: private key for %s: %w", f.server, err)

@@ -656,3 +656,18 @@ func TestFramer(t *testing.T) {
 		}
 	}
 }
+
+func TestEncryptedKeyWithoutPassphrase(t *testing.T) {
+	t.Parallel()
+	encPEM, _ := userKeyPEM(t, "open sesame")
+	kh := knownHostsFile(t, "h:22", newSigner(t, "ed25519").PublicKey())
+	_, err := New(Config{Addr: "h:22", User: "u", PrivateKey: encPEM, KnownHostsFile: kh})
+	if err == nil {
+		t.Fatal("New with an encrypted key and no passphrase succeeded")
+	}
+	for _, want := range []string{"encrypted", "key_passphrase_env", "key_passphrase_file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
