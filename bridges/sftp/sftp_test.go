@@ -242,7 +242,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{"no known_hosts", func(c *Config) { c.KnownHostsFile = "" }, "host keys are always verified"},
 		{"missing known_hosts", func(c *Config) { c.KnownHostsFile = kh + ".missing" }, "no such file"},
 		{"bad key", func(c *Config) { c.PrivateKey = []byte("not a key") }, "private key for u@h:22"},
-		{"encrypted key without passphrase", func(c *Config) { c.PrivateKey = encPEM }, "encrypted; set its passphrase"},
+		{"encrypted key without passphrase", func(c *Config) { c.PrivateKey = encPEM }, "encrypted and no passphrase was given; set key_passphrase_env"},
 		{"wrong passphrase", func(c *Config) { c.PrivateKey, c.KeyPassphrase = encPEM, []byte("guess-passphrase") }, "private key for u@h:22"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
