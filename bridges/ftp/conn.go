@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/textproto"
 	"path"
@@ -630,6 +631,9 @@ func (f *FS) connect(ctx context.Context) (*conn, error) {
 		s.quit()
 		return nil, errFSClosed
 	case err == nil:
+		if f.failures > 0 {
+			f.log.Info("ftp: server reachable again", "server", f.server, "failed_dials", f.failures)
+		}
 		f.failures, f.lastErr = 0, nil
 		f.live[s] = struct{}{}
 		return s, nil
@@ -643,6 +647,12 @@ func (f *FS) connect(ctx context.Context) (*conn, error) {
 	}
 	f.nextDial = f.now().Add(delay)
 	f.lastErr = err
-	f.log.Warn("ftp: dial failed", "server", f.server, "failures", f.failures, "retry_in", delay, "error", err)
+	// The first failure is a warning; the repeats (every backoff, up to
+	// every 30s while the server is down) are debug, until it recovers.
+	level := slog.LevelWarn
+	if f.failures > 1 {
+		level = slog.LevelDebug
+	}
+	f.log.Log(ctx, level, "ftp: dial failed", "server", f.server, "failures", f.failures, "retry_in", delay, "error", err)
 	return nil, err
 }

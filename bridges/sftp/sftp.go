@@ -316,8 +316,12 @@ func (f *FS) connect(ctx context.Context) (*conn, error) {
 			c.kill(errFSClosed)
 			return nil, errFSClosed
 		case err == nil:
+			failed := f.failures
 			f.cur, f.failures, f.lastErr = c, 0, nil
 			f.mu.Unlock()
+			if failed > 0 {
+				f.log.Info("sftp: server reachable again", "server", f.server, "failed_dials", failed)
+			}
 			return c, nil
 		case ctx.Err() != nil:
 			// The caller gave up: that says nothing about the server.
@@ -333,7 +337,13 @@ func (f *FS) connect(ctx context.Context) (*conn, error) {
 		f.lastErr = err
 		n := f.failures
 		f.mu.Unlock()
-		f.log.Warn("sftp: dial failed", "server", f.server, "failures", n, "retry_in", delay, "error", err)
+		// The first failure is a warning; the repeats (every backoff, up to
+		// every 30s while the server is down) are debug, until it recovers.
+		level := slog.LevelWarn
+		if n > 1 {
+			level = slog.LevelDebug
+		}
+		f.log.Log(ctx, level, "sftp: dial failed", "server", f.server, "failures", n, "retry_in", delay, "error", err)
 		return nil, err
 	}
 }

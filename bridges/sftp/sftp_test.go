@@ -671,3 +671,52 @@ func TestEncryptedKeyWithoutPassphrase(t *testing.T) {
 		}
 	}
 }
+
+// A server that stays down is reported once at WARN; the repeated dial
+// failures go to DEBUG, and the recovery is reported at INFO.
+func TestDialFailuresLoggedOnce(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, "pw", nil)
+	srv.refuse.Store(true)
+	cfg := srv.config(t)
+	var logs syncBuilder
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := mustNew(t, cfg)
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.now = func() time.Time { return now }
+	ctx := ctxT(t)
+	for range 3 {
+		if _, err := f.Stat(ctx, "x"); err == nil {
+			t.Fatal("Stat on a refusing server succeeded")
+		}
+		now = now.Add(time.Minute)
+	}
+	srv.refuse.Store(false)
+	f.Stat(ctx, "x")
+	out := logs.String()
+	for _, c := range []struct {
+		what string
+		n    int
+	}{{"level=WARN msg=\"sftp: dial failed\"", 1}, {"level=DEBUG msg=\"sftp: dial failed\"", 2}, {"level=INFO msg=\"sftp: server reachable again\"", 1}} {
+		if got := strings.Count(out, c.what); got != c.n {
+			t.Errorf("%d lines with %s, want %d:\n%s", got, c.what, c.n, out)
+		}
+	}
+}
+
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
