@@ -172,9 +172,11 @@ type Drop struct {
 	ErrorDir      string `yaml:"error_dir"`
 	// MaxFilesPerPoll limits claims per poll. Default 0 = no limit.
 	MaxFilesPerPoll int `yaml:"max_files_per_poll"`
-	// Claim is "move" (default: rename into processing_dir) or "none" for
-	// read-only drops: files are read where they are and the ledger
-	// remembers which (name, size, mtime) were handled.
+	// Claim is "move" (rename into processing_dir; the default for local
+	// drops), "none" for read-only drops (files are read where they are and
+	// the ledger remembers which (name, size, mtime) were handled), or "auto"
+	// (the default for remote drops: move when the account may write there,
+	// otherwise none).
 	Claim string `yaml:"claim"`
 	// Archive is "move" (default: archive_dir/YYYY-MM-DD/), "leave" (leave
 	// the file where it is) or "delete".
@@ -589,6 +591,11 @@ func (c *Config) defaults() {
 			for _, v := range []*string{&d.Claim, &d.Archive, &d.Quarantine} {
 				if *v == "" {
 					*v = "move"
+			if d.Claim == "" && remote {
+				// Remote drops move files into processing/ when the account
+				// may write there, and fall back to the ledger alone otherwise.
+				d.Claim = "auto"
+			}
 				}
 			}
 			if d.Order == "" {
@@ -766,15 +773,15 @@ func (c *Config) Validate() error {
 				add("%s: %s.max_files_per_poll must not be negative", where, key)
 			}
 			for _, o := range []struct{ key, val, allowed string }{
-				{"claim", d.Claim, "move none"}, {"archive", d.Archive, "move leave delete"},
+				{"claim", d.Claim, "move none auto"}, {"archive", d.Archive, "move leave delete"},
 				{"quarantine", d.Quarantine, "move leave"}, {"order", d.Order, "name mtime"},
 			} {
 				if !slices.Contains(strings.Fields(o.allowed), o.val) {
 					add("%s: %s.%s %q is not one of %s", where, key, o.key, o.val, strings.ReplaceAll(o.allowed, " ", ", "))
 				}
 			}
-			if d.Claim == "move" && (d.Archive == "leave" || d.Quarantine == "leave") {
-				add("%s: %s archive: leave and quarantine: leave need claim: none (with claim: move the file would stay in processing_dir and be redone at every start)", where, key)
+			if d.Claim != "none" && (d.Archive == "leave" || d.Quarantine == "leave") {
+				add("%s: %s archive: leave and quarantine: leave need claim: none (with claim: %s the file would stay in processing_dir and be redone at every start)", where, key, d.Claim)
 			}
 			sub := map[string]string{}
 			for _, dd := range []struct{ key, val, def string }{

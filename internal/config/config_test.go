@@ -287,7 +287,7 @@ flows:
 	if time.Duration(s.SFTP.PollInterval) != 10*time.Second || time.Duration(s.SFTP.MinAge) != 30*time.Second {
 		t.Errorf("sftp poll %v min_age %v, want 10s and 30s", s.SFTP.PollInterval, s.SFTP.MinAge)
 	}
-	if f.Kind() != "ftp" || f.FTP.TLS != "explicit" || f.FTP.Archive != "delete" || f.FTP.Claim != "move" {
+	if f.Kind() != "ftp" || f.FTP.TLS != "explicit" || f.FTP.Archive != "delete" || f.FTP.Claim != "auto" {
 		t.Errorf("ftp = %+v", f.FTP)
 	}
 }
