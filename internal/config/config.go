@@ -588,14 +588,14 @@ func (c *Config) defaults() {
 			if d.MinAge == 0 && remote && d.DoneSuffix == "" {
 				d.MinAge = Duration(30 * time.Second)
 			}
-			for _, v := range []*string{&d.Claim, &d.Archive, &d.Quarantine} {
-				if *v == "" {
-					*v = "move"
 			if d.Claim == "" && remote {
 				// Remote drops move files into processing/ when the account
 				// may write there, and fall back to the ledger alone otherwise.
 				d.Claim = "auto"
 			}
+			for _, v := range []*string{&d.Claim, &d.Archive, &d.Quarantine} {
+				if *v == "" {
+					*v = "move"
 				}
 			}
 			if d.Order == "" {
