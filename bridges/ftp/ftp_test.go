@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -162,11 +163,14 @@ func (s *fakeServer) mdtm(name string) (time.Time, error) {
 
 // listing is what LIST shows for the fake server's files: the time cut to
 // the minute.
+// listing lists the files by name, as servers usually do (a map's order
+// would make the tests that depend on the order of MDTM calls flaky).
 func (s *fakeServer) listing(sizes map[string]int64) []listed {
 	var out []listed
 	for name, t := range s.mtimes {
 		out = append(out, listed{name: name, size: sizes[name], time: t.Truncate(time.Minute)})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
 }
 
