@@ -14,12 +14,15 @@ count() { # count TOPIC: records on the topic, read with kcat from the beginning
   kcat -b "$KAFKA_BROKERS" -C -t "$1" -o beginning -e -q -f 'x\n' 2>/dev/null | grep -c x || true; }
 
 # 1. The demo config, pointed at the standalone broker.
-cp -r legacy-fixtures/demo "$W/demo"; cp -r legacy-fixtures/outbound "$W/outbound"; rm -rf "$W/demo/work"
+cp -r legacy-fixtures/demo "$W/demo"; cp -r legacy-fixtures/outbound "$W/outbound"; cp -r legacy-fixtures/erp "$W/erp"; rm -rf "$W/demo/work"
 LEGACYBRIDGE_BROKERS=$KAFKA_BROKERS LEGACYBRIDGE_METRICS= "$LB" run --config "$W/demo/legacybridge.yaml" --once >"$W/demo.out" 2>"$W/demo.log" \
   || { cat "$W/demo.log" >&2; fail "demo run exited non-zero"; }
 grep -q "0 quarantined" "$W/demo.out" || fail "demo: $(cat "$W/demo.out")"
 n=$(count legacybridge.partner.acme.edi); [[ $n -eq 3 ]] || fail "demo: $n X12 events, want 3 (two 856, one 850)"
 n=$(count legacybridge.erp.inventory.movements); [[ $n -gt 0 ]] || fail "demo: no inventory events"
+# The demo capture: one movement per material transaction of the seeded SQLite ERP (6 rows in seed.sql).
+n=$(kcat -b "$KAFKA_BROKERS" -C -t legacybridge.erp.inventory.movements -o beginning -e -q -f '%h\n' 2>/dev/null | grep -c 'ce_source=urn:legacybridge:cdc:erp-inventory-cdc' || true)
+[[ $n -eq 6 ]] || fail "demo: $n change-capture movements, want 6 (one per seeded MTL_MATERIAL_TRANSACTIONS row)"
 # The outbound delivery wrote the partner's fixed-width files, byte for byte the golden ones.
 diff -r "$W/demo/work/partners/dc07/inbound" legacy-fixtures/outbound/expected >&2 || fail "demo: outbound partner files differ from legacy-fixtures/outbound/expected"
 log "demo: $(cat "$W/demo.out")"

@@ -165,11 +165,11 @@ func (m *Mapping) compile(sp *spec, reg *Registry) {
 		m.problem("name: missing")
 	}
 	switch m.format {
-	case "x12", "edifact", "fixedwidth", "csv":
+	case "x12", "edifact", "fixedwidth", "csv", "cdc":
 	case "":
-		m.problem("match.format: missing (x12, edifact, fixedwidth or csv)")
+		m.problem("match.format: missing (x12, edifact, fixedwidth, csv or cdc)")
 	default:
-		m.problem("match.format: unknown format %q (x12, edifact, fixedwidth or csv)", m.format)
+		m.problem("match.format: unknown format %q (x12, edifact, fixedwidth, csv or cdc: rows from change capture)", m.format)
 	}
 	if len(sp.Match.Type) == 0 {
 		m.problem("match.type: missing (a transaction set such as \"856\", or a record type such as detail)")

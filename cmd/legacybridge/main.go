@@ -27,12 +27,17 @@ Usage:
 
 Commands:
   run       Run every flow and delivery of a config: poll the file drops (local, SFTP,
-            FTP/FTPS), parse, map, publish to Kafka; write events back to partners as files.
+            FTP/FTPS), parse, map, publish to Kafka; write events back to partners as files;
+            capture changes of database tables (captures:) into events.
             --once processes the files present and exits (non-zero if a file was quarantined).
   parse     Parse X12, UN/EDIFACT or fixed-width files and print one JSON object per
             transaction set, message or record; exit 1 and name the place when malformed.
   layout    layout from-copybook: turn a COBOL copybook into a fixed-width layout.
   validate  Check a config with its layouts and mappings without running anything.
+  cdc       cdc install: print or apply the trigger journal of a capture;
+            cdc resnapshot: deliver a captured table's rows again.
+  erp       erp simulate: an EBS-shaped ERP in SQLite or PostgreSQL that keeps changing,
+            for change capture demos and tests.
   kafka     kafka serve: a standalone Kafka-protocol dev broker (franz-go kfake).
   tail      Print records of a Kafka topic as JSON lines.
 
@@ -84,6 +89,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdTail(ctx, args[1:], stdout, stderr)
 	case "layout":
 		err = cmdLayout(ctx, args[1:], stdout, stderr)
+	case "cdc":
+		err = cmdCDC(ctx, args[1:], stdout, stderr)
+	case "erp":
+		err = cmdERP(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "legacybridge: unknown command %q\n\n%s", args[0], usage)
 		return 2

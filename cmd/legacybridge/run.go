@@ -25,6 +25,7 @@ import (
 
 	"legacybridge"
 	"legacybridge/bridges"
+	"legacybridge/cdc"
 	"legacybridge/emitters/kafka"
 	"legacybridge/internal/config"
 	"legacybridge/internal/kafkabroker"
@@ -46,6 +47,13 @@ A delivery consumes a Kafka topic and writes one file per event into a
 partner's folder (temporary name, rename, optional done marker), committing
 the offset only once the file is in place.
 
+A capture (captures:) reads the changes of database tables (SQLite,
+PostgreSQL, Oracle) by polling a change column or from a trigger journal,
+maps each changed row and publishes the events; a position is stored in
+STATE_DIR/cdc.db only after Kafka acknowledged everything before it.
+/healthz shows each table's phase and lag; /metrics has
+legacybridge_cdc_* counters and lag gauges.
+
 With kafka.brokers: [embedded] (the default) an in-process broker listens on
 kafka.embedded_listen (127.0.0.1:9092) with its data in STATE_DIR/kafka, so
 'legacybridge tail' can watch it from another terminal.
@@ -54,7 +62,10 @@ Without --once it runs until SIGINT/SIGTERM and then finishes the file in hand
 (up to --grace) before exiting. With --once it processes every complete file
 present, waits for all acknowledgements, lets each delivery write out what
 its topic holds, and exits: 0 when everything was delivered, 1 when a file
-was quarantined or a flow or delivery could not start or stopped.`
+was quarantined or a flow or delivery could not start or stopped. A capture
+takes its snapshot and the changes committed before the run started (polled
+tables: once the safety lag has passed that moment), publishes no
+heartbeats, and stops once Kafka acknowledged them.`
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run --config FILE [--once]", runHelp, stderr)
@@ -79,6 +90,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := validateAll(cfg); err != nil {
 		return fmt.Errorf("config %s is not valid (run 'legacybridge validate --config %s' for the full list):\n%w", *cfgPath, *cfgPath, err)
+	}
+	if err := validateCaptureMappings(cfg); err != nil {
+		return fmt.Errorf("config %s is not valid:\n%w", *cfgPath, err)
 	}
 	log, err := newLogger(stderr, cfg.LogLevel, *logFormat)
 	if err != nil {
@@ -157,6 +171,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		deliveries = append(deliveries, d)
 		health.watch(dc.Name, d.status)
 	}
+	caps, closeCaps, capErrs := buildCaptures(ctx, cfg, em, reg, health, log, *once)
+	defer closeCaps()
+	startErrs = append(startErrs, capErrs...)
 	for _, e := range startErrs {
 		log.Error(e.Error())
 	}
@@ -164,13 +181,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *once {
 		client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
 			Transport: &kafkago.Transport{TLS: kc.TLS, SASL: kc.SASL, ClientID: cfg.Kafka.ClientID}}
-		return runOnce(ctx, flows, deliveries, client, startErrs, log, stdout)
+		return runOnce(ctx, flows, deliveries, caps, client, startErrs, log, stdout)
 	}
-	if len(flows) == 0 && len(deliveries) == 0 {
+	if len(flows) == 0 && len(deliveries) == 0 && len(caps) == 0 {
 		return &exitError{1, errors.Join(startErrs...)}
 	}
-	log.Info("legacybridge running; stop with Ctrl-C", "flows", len(flows), "deliveries", len(deliveries))
+	log.Info("legacybridge running; stop with Ctrl-C", "flows", len(flows), "deliveries", len(deliveries), "captures", len(caps))
 	var wg sync.WaitGroup
+	for _, c := range caps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.runner.Run(ctx)
+		}()
+	}
 	for _, f := range flows {
 		wg.Add(1)
 		go func() {
@@ -191,7 +215,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*delivery, client *kafkago.Client, startErrs []error, log *slog.Logger, stdout io.Writer) error {
+func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*delivery, caps []*capture, client *kafkago.Client, startErrs []error, log *slog.Logger, stdout io.Writer) error {
 	type result struct {
 		name string
 		sum  legacybridge.Summary
@@ -199,6 +223,15 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 	}
 	results := make([]result, len(flows))
 	var wg sync.WaitGroup
+	capStats := make([]cdc.RunnerStats, len(caps))
+	capErrs := make([]error, len(caps))
+	for i, c := range caps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			capStats[i], capErrs[i] = c.runOnce(ctx)
+		}()
+	}
 	for i, f := range flows {
 		wg.Add(1)
 		go func() {
@@ -216,6 +249,16 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 			failed++
 			log.Error("flow stopped with an error", "flow", r.name, "err", r.err)
 		}
+	}
+	var capChanges, capEvents, capDead int
+	for i, c := range caps {
+		if capErrs[i] != nil {
+			failed++
+			log.Error("capture stopped with an error", "capture", c.name, "err", capErrs[i])
+		}
+		capChanges += capStats[i].Changes
+		capEvents += capStats[i].Events
+		capDead += capStats[i].DeadLetters
 	}
 	// Deliveries run after the flows, so what the flows published is
 	// delivered too, and stop once they have committed all the topic holds.
@@ -240,7 +283,10 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 		dead += st.DeadLettered
 	}
 	fmt.Fprintf(stdout, "summary: %d flow(s), %d failed to run; files: %d archived, %d duplicate, %d quarantined; events: %d published, %d dead-lettered, %d records skipped",
-		len(flows)+len(startErrs), failed, total.Archived, total.Duplicates, total.Quarantined, total.Events, total.DeadLetters, total.Skipped)
+		len(flows)+len(caps)+len(startErrs), failed, total.Archived, total.Duplicates, total.Quarantined, total.Events, total.DeadLetters, total.Skipped)
+	if len(caps) > 0 {
+		fmt.Fprintf(stdout, "; captures: %d, %d changes, %d events published, %d dead-lettered", len(caps), capChanges, capEvents, capDead)
+	}
 	if len(deliveries) > 0 {
 		fmt.Fprintf(stdout, "; deliveries: %d, %d failed, %d files written, %d events dead-lettered", len(deliveries), dfailed, files, dead)
 	}

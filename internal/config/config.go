@@ -33,6 +33,8 @@ type Config struct {
 	Flows    []Flow `yaml:"flows"`
 	// Deliveries write events from Kafka as files into partners' folders.
 	Deliveries []Delivery `yaml:"deliveries"`
+	// Captures turn changes of database tables into events (see Capture).
+	Captures []Capture `yaml:"captures"`
 
 	// Dir is the folder of the config file (relative paths start there).
 	Dir string `yaml:"-"`
@@ -515,6 +517,7 @@ func Load(path string) (*Config, error) {
 	c.Dir = filepath.Dir(abs)
 	c.defaults()
 	c.deliveryDefaults()
+	c.captureDefaults()
 	return &c, nil
 }
 
@@ -705,8 +708,8 @@ func (c *Config) Validate() error {
 	default:
 		add("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	if len(c.Flows) == 0 && len(c.Deliveries) == 0 {
-		add("flows: none configured (and no deliveries)")
+	if len(c.Flows) == 0 && len(c.Deliveries) == 0 && len(c.Captures) == 0 {
+		add("flows: none configured (and no deliveries or captures)")
 	}
 	seen := map[string]bool{}
 	dirs := map[string]string{}
@@ -863,6 +866,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateDeliveries(seen, add)
+	c.validateCaptures(seen, add)
 	return errors.Join(errs...)
 }
 
