@@ -138,6 +138,9 @@ func validateAll(cfg *config.Config) error {
 			}
 		}
 	}
+	if err := validateCaptureMappings(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	for _, dc := range cfg.Deliveries {
 		if dc.NameTemplate != "" {
 			if err := file.CheckNameTemplate(dc.NameTemplate); err != nil {

@@ -37,6 +37,6 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return &exitError{1, nil}
 	}
-	fmt.Fprintf(stdout, "%s: valid (%d flow(s), %d deliveries)\n", *cfgPath, len(cfg.Flows), len(cfg.Deliveries))
+	fmt.Fprintf(stdout, "%s: valid (%d flow(s), %d deliveries, %d captures)\n", *cfgPath, len(cfg.Flows), len(cfg.Deliveries), len(cfg.Captures))
 	return nil
 }
