@@ -110,6 +110,11 @@ type Decoder struct {
 	txSlab   []Transaction          // free transactions
 	index    int
 	errs     []*ParseError
+
+	// envSeg, if set, sees each ISA and GS (after the envelope is read into
+	// env), GE and IEA (after their checks, before the group is cleared)
+	// and each accepted TA1: Acknowledge builds its outcomes from it.
+	envSeg func(seg *legacybridge.Segment)
 }
 
 // opener is where an envelope header (ISA, GS) was read, for the errors
@@ -338,6 +343,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			Date: v(9), Time: v(10), Version: v(12), ControlNumber: v(13), AckRequested: v(14), Usage: v(15),
 			Delimiters: d.tok.delims,
 		}
+		d.hook(seg)
 	case "GS":
 		if !d.inISA {
 			d.fail(seg, line, ErrOutsideEnvelope, "GS outside an interchange (after IEA, before ISA)")
@@ -361,6 +367,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 		d.env.FunctionalID, d.env.AppSender, d.env.AppReceiver = v(1), v(2), v(3)
 		d.env.GroupDate, d.env.GroupTime, d.env.GroupControlNumber = v(4), v(5), v(6)
 		d.env.Agency, d.env.GroupVersion = v(7), v(8)
+		d.hook(seg)
 	case "GE":
 		if !d.inGS {
 			d.fail(seg, line, ErrOutsideEnvelope, "GE without a GS")
@@ -369,6 +376,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 		d.inGS = false
 		d.checkCount(seg, line, "GE01", d.gsTxCount, "transaction sets", "functional group has")
 		d.checkControl(seg, line, "GE02", "GS06", d.env.GroupControlNumber)
+		d.hook(seg)
 		d.clearGroup()
 	case "IEA":
 		if d.inGS {
@@ -384,6 +392,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 		d.inISA = false
 		d.checkCount(seg, line, "IEA01", d.groups, "functional groups", "interchange has")
 		d.checkControl(seg, line, "IEA02", "ISA13", d.env.ControlNumber)
+		d.hook(seg)
 	case "ST":
 		if !d.inGS {
 			d.fail(seg, line, ErrOutsideEnvelope, "ST outside a functional group (no GS)")
@@ -430,6 +439,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 				// ISA and the first GS or between GE and IEA. Accepted there
 				// and kept out of every transaction set.
 				if d.inISA && !d.inGS {
+					d.hook(seg)
 					return nil
 				}
 				where := "inside a functional group (it belongs between ISA and the first GS, or between GE and IEA)"
@@ -472,6 +482,12 @@ func (d *Decoder) take() *Transaction {
 	tx.Segments = tx.Segments[:n:n]
 	d.segsHint = min(max(n, 8), 1024)
 	return tx
+}
+
+func (d *Decoder) hook(seg *legacybridge.Segment) {
+	if d.envSeg != nil {
+		d.envSeg(seg)
+	}
 }
 
 func (d *Decoder) clearGroup() {
