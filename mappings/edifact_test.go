@@ -185,4 +185,197 @@ func skipped(p cmp.Path, skip []string) bool {
 	return false
 }
 
-var _ = errors.New
+// parsedMessage is a message read by the EDIFACT parser and the error that
+// came with it (a record-level problem such as a wrong UNT count), if any.
+type parsedMessage struct {
+	rec legacybridge.Record
+	err error
+}
+
+// readEDIFACTAll reads every message of an EDIFACT file, keeping the
+// errors that come with them; errors without a message (a missing UNZ)
+// are returned apart.
+func readEDIFACTAll(t testing.TB, path string) (msgs []parsedMessage, other []error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rr := edifact.Parser{}.NewReader(f, filepath.Base(path))
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			return msgs, other
+		}
+		if rec.Segments == nil {
+			other = append(other, err)
+			continue
+		}
+		msgs = append(msgs, parsedMessage{rec, err})
+	}
+}
+
+// TestEDIFACTCorpusOrders maps every ORDERS message of the shared corpus.
+// A message that parses without an error must map to a schema-valid event
+// (golden file). A message that comes with a record-level parse error is
+// set aside by the flow before mapping; it is mapped here anyway, to show
+// the mapping either copes or fails with a dead-letter reason that names
+// the field and the message.
+func TestEDIFACTCorpusOrders(t *testing.T) {
+	corpus := filepath.Join(sharedDir(t), "corpus")
+	m := demoMapping(t, "edifact-orders-purchase-order.yaml")
+	for _, c := range []struct {
+		file     string
+		parseErr string // the message's own parse error; "" = parses cleanly
+		golden   bool
+		lines    int    // lines in the event, when not golden
+		mapErr   string // the dead-letter reason's field; "" = maps
+	}{
+		// UNA with decimal comma, 203 dates, no UNZ (an interchange error,
+		// not the message's).
+		{file: "nerdocs__pydifact/tests__data__order.edi", golden: true},
+		// UNG group; UNT declares 21 segments for 18.
+		{file: "xlate__staedi/src__test__resources__EDIFACT__orders-with-group.edi", parseErr: "declares 21 segments, message has 18", golden: true},
+		// 36 DTM+137; quantities are QTY+1 (discrete quantity), not
+		// QTY+21 (ordered quantity): no ordered quantity, dead-lettered.
+		{file: "smooks__smooks-edi-cartridge/edifact-cartridge__src__test__resources__data__BAD_ORDERS_D.03B_Interchange.txt",
+			parseErr: "declares 22 segments, message has 57", mapErr: "lines[0].quantity"},
+		// 2.2 MB: one UNH..UNT holding 8432 orders' BGM..LIN runs (UNT says
+		// 16): every one of its 16864 LIN groups becomes a line.
+		{file: "nerdocs__pydifact/tests__data__huge_file2.edi", parseErr: "declares 16 segments, message has 109619", lines: -1},
+	} {
+		name := strings.TrimSuffix(filepath.Base(c.file), filepath.Ext(c.file))
+		t.Run(name, func(t *testing.T) {
+			msgs, _ := readEDIFACTAll(t, filepath.Join(corpus, c.file))
+			if len(msgs) != 1 {
+				t.Fatalf("%d messages, want 1", len(msgs))
+			}
+			pm := msgs[0]
+			if pm.rec.Type != "ORDERS" {
+				t.Fatalf("message type %q, want ORDERS", pm.rec.Type)
+			}
+			switch {
+			case c.parseErr == "" && pm.err != nil:
+				t.Fatalf("parse error: %v", pm.err)
+			case c.parseErr != "" && (pm.err == nil || !strings.Contains(pm.err.Error(), c.parseErr)):
+				t.Fatalf("parse error %v, want one containing %q", pm.err, c.parseErr)
+			}
+			if c.mapErr != "" {
+				_, err := m.Map(pm.rec)
+				var me *Error
+				if !errors.As(err, &me) || me.Field != c.mapErr || !errors.Is(err, ErrRequired) {
+					t.Fatalf("Map: %v; want an *Error for %s wrapping ErrRequired", err, c.mapErr)
+				}
+				if !strings.Contains(err.Error(), filepath.Base(c.file)) || !strings.Contains(err.Error(), "segment 2 (UNH)") {
+					t.Errorf("dead-letter reason %q does not name the file and message", err)
+				}
+				return
+			}
+			if c.golden {
+				got, applied := mapAll(t, []legacybridge.Record{pm.rec}, m)
+				if applied != 1 {
+					t.Errorf("%d records mapped, want 1", applied)
+				}
+				checkGolden(t, "corpus-edifact-"+name, got)
+				return
+			}
+			_, data := mapEach(t, m, []legacybridge.Record{pm.rec})
+			lins := 0
+			for _, sg := range pm.rec.Segments {
+				if sg.Tag == "LIN" {
+					lins++
+				}
+			}
+			if got := len(data[0]["lines"].([]any)); got != lins {
+				t.Errorf("%d lines in the event, want %d (one per LIN)", got, lins)
+			}
+		})
+	}
+}
+
+// TestEDIFACTDateTimes: date and datetime read EDIFACT's date/time formats
+// 203 (CCYYMMDDHHMM) and 204 (CCYYMMDDHHMMSS); datetime keeps their time.
+func TestEDIFACTDateTimes(t *testing.T) {
+	rec := x12Record("ORDERS", "UNH*1*ORDERS>D>96A>UN", "BGM*220*PO-1*9",
+		"DTM*137>201508030955>203", "DTM*2>20150806141530>204", "DTM*63>201508062460>203",
+		"DTM*64>20150806>102", "UNT*7*1")
+	rec.Format = "edifact"
+	for _, c := range []struct {
+		expr string
+		want any
+		err  string
+	}{
+		{"DTM[DTM01=137]/DTM01-2 | date", "2015-08-03", ""},
+		{"DTM[DTM01=137]/DTM01-2 | datetime", "2015-08-03T09:55:00Z", ""},
+		{"DTM[DTM01=2]/DTM01-2 | date", "2015-08-06", ""},
+		{"DTM[DTM01=2]/DTM01-2 | datetime", "2015-08-06T14:15:30Z", ""},
+		{"DTM[DTM01=64]/DTM01-2 | datetime", "2015-08-06T00:00:00Z", ""},
+		// an explicit time argument wins over the value's own
+		{"DTM[DTM01=137]/DTM01-2 | datetime('1200')", "2015-08-03T12:00:00Z", ""},
+		{"DTM[DTM01=63]/DTM01-2 | date", nil, "no such time"},
+		{"DTM[DTM01=63]/DTM01-2 | datetime", nil, "no such time"},
+	} {
+		got, err := evalOn(t, rec, nil, nil, nil, c.expr)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: got %v, %v; want an error containing %q", c.expr, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", c.expr, diff)
+		}
+	}
+}
+
+// TestGroupOwnSegmentStep: inside a group, a step naming the group's own
+// tag tests the group's first segment (a group never holds a group of its
+// own tag), so LIN[LIN03-2=EN]/LIN03 reads a line's GTIN only when its type
+// says it is one.
+func TestGroupOwnSegmentStep(t *testing.T) {
+	m := mustParse(t, `
+name: own-step
+match: {format: edifact, type: ORDERS}
+event: {type: com.legacybridge.purchase.order.v1, subject: BGM02}
+groups:
+  LIN: {until: [LIN, UNS]}
+data:
+  purchaseOrderNumber: BGM02
+  orderDate: DTM[DTM01=137]/DTM01-2 | date
+  lines:
+    each: LIN
+    fields:
+      quantity: QTY[QTY01=21]/QTY01-2 | number
+      uom: {const: each}
+      gtin: LIN[LIN03-2=EN,SRV]/LIN03
+      buyerPartNumber: LIN[LIN03-2=IN]/LIN03
+      lineNumber: LIN[1]/LIN01
+  source:
+    standard: {const: edifact}
+`)
+	rec := x12Record("ORDERS", "UNH*1*ORDERS>D>96A>UN", "BGM*220*PO-1*9", "DTM*137>20240115>102",
+		"LIN*1**4000862141404>EN", "QTY*21>4", "LIN*2**B-77>IN", "QTY*21>5", "UNS*S", "UNT*9*1")
+	rec.Format = "edifact"
+	evs, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Lines []map[string]any `json:"lines"`
+	}
+	if err := json.Unmarshal(evs[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"quantity": 4.0, "uom": "each", "gtin": "4000862141404", "lineNumber": "1"},
+		{"quantity": 5.0, "uom": "each", "buyerPartNumber": "B-77", "lineNumber": "2"},
+	}
+	if diff := cmp.Diff(want, got.Lines); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+}

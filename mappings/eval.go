@@ -93,6 +93,16 @@ func (c *evalCtx) readPath(s scope, p *path) value {
 	}
 	cur := s
 	for i, st := range p.steps {
+		if i == len(p.steps)-1 && st.tag == p.elem.tag && cur.n.tag == st.tag && !cur.n.hl && c.isGroup(st.tag) {
+			// LIN[LIN03-2=EN]/LIN03 inside a LIN group: a group never
+			// holds a group of its own tag, so the step tests the
+			// group's own first segment.
+			nth := 0
+			if !c.doc.matches(st.cond, cur.n.lo, &nth) {
+				return absent
+			}
+			return present(elementValue(c.doc.segs[cur.n.lo], p.elem), cur.n.lo)
+		}
 		if i == len(p.steps)-1 && !c.isGroup(st.tag) {
 			// REF[REF01=BM]/REF02: a segment selector, then its element.
 			idx := c.doc.findSegment(cur, st.tag, st.cond)
@@ -155,6 +165,12 @@ func (c *evalCtx) datetime(s scope, v value, arg source) (time.Time, error) {
 		return time.Time{}, err
 	}
 	var tv value
+	if txt, ok := v.v.(string); ok && arg == nil {
+		// CCYYMMDDHHMM[SS] (EDIFACT 203/204) carries its own time.
+		if txt = strings.TrimSpace(txt); len(txt) == 12 || len(txt) == 14 {
+			tv = value{txt[8:], v.seg}
+		}
+	}
 	if p, ok := arg.(*path); ok && p.kind == pathSegment && len(p.steps) == 0 && v.seg >= 0 && c.doc.segs[v.seg].Tag == p.elem.tag {
 		tv = present(elementValue(c.doc.segs[v.seg], p.elem), v.seg)
 	} else if arg != nil {

@@ -332,11 +332,18 @@ func toDate(v any) (time.Time, error) {
 			}
 		case len(s) == 10 && s[4] == '-' && s[7] == '-' && allDigits(s[:4]+s[5:7]+s[8:]):
 			y, m, d = atoi(s[:4]), atoi(s[5:7]), atoi(s[8:])
+		case (len(s) == 12 || len(s) == 14) && allDigits(s):
+			// EDIFACT date/time formats 203 (CCYYMMDDHHMM) and 204
+			// (CCYYMMDDHHMMSS): the date, once the time is checked.
+			if _, err := toClock(s[8:]); err != nil {
+				return time.Time{}, fmt.Errorf("not a date and time (CCYYMMDDHHMM[SS]): %s: %w", jsonString(v), err)
+			}
+			y, m, d = atoi(s[:4]), atoi(s[4:6]), atoi(s[6:8])
 		default:
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 				return toDate(t) // its calendar date where it was recorded
 			}
-			return time.Time{}, fmt.Errorf("not a date (CCYYMMDD, YYMMDD, YYYY-MM-DD or RFC 3339): %s", jsonString(v))
+			return time.Time{}, fmt.Errorf("not a date (CCYYMMDD, YYMMDD, YYYY-MM-DD, CCYYMMDDHHMM[SS] or RFC 3339): %s", jsonString(v))
 		}
 		t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 		if t.Year() != y || int(t.Month()) != m || t.Day() != d {
