@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,18 +125,20 @@ func TestEDIFACTOrdersMatchesX12(t *testing.T) {
 	}, nil)
 }
 
-// TestGoldenEDIFACT maps the EDIFACT samples (and the shared corpus ORDERS
-// that parse cleanly) and compares the events with golden files.
+// TestGoldenEDIFACT maps the EDIFACT samples with both EDIFACT mappings and
+// compares the events with golden files.
 func TestGoldenEDIFACT(t *testing.T) {
 	orders := demoMapping(t, "edifact-orders-purchase-order.yaml")
+	desadv := demoMapping(t, "edifact-desadv-shipment-notice.yaml")
 	for _, c := range []struct {
 		name, path string
 		applies    int
 	}{
 		{"edifact-orders", edifactSample("ORDERS_NW_4500098901.edi"), 1},
+		{"edifact-desadv", edifactSample("DESADV_ACME_20241202_0815.edi"), 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, applied := mapAll(t, readEDIFACT(t, c.path), orders)
+			got, applied := mapAll(t, readEDIFACT(t, c.path), orders, desadv)
 			if applied != c.applies {
 				t.Errorf("%d records mapped, want %d", applied, c.applies)
 			}
@@ -377,5 +380,132 @@ data:
 	}
 	if diff := cmp.Diff(want, got.Lines); diff != "" {
 		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+}
+
+// TestEDIFACTDesadvMatchesX12: the demo's X12 856 (two shipments) and a
+// DESADV interchange with the same content give the same events but for
+// the envelope-derived source keys and these, which say the same thing in
+// each standard's own terms:
+//   - carrier.routing / carrier.name: the demo 856 writes the carrier's
+//     name in TD505 (routing); EDIFACT has a carrier name (TDT C040 3128)
+//     and no free routing text, so the DESADV gives carrier.name.
+//   - packaging.code: a code as sent, from different code lists (X12
+//     TD101 CTN25 / PLT90, UN/ECE Recommendation 21 CT / PX in PAC).
+//
+// Everything else is equal: quantities, units, parties and their id
+// types, order grouping and dates, lots, weights, dates and times.
+func TestEDIFACTDesadvMatchesX12(t *testing.T) {
+	x12m := demoMapping(t, "x12-856-shipment-notice.yaml")
+	edim := demoMapping(t, "edifact-desadv-shipment-notice.yaml")
+	xevs, xdata := mapEach(t, x12m, readX12(t, filepath.Join(demoDir(), "drops", "x12", "ASN_ACME_20241202_0815.edi")))
+	eevs, edata := mapEach(t, edim, readEDIFACT(t, edifactSample("DESADV_ACME_20241202_0815.edi")))
+	if len(xdata) != 2 || len(edata) != 2 {
+		t.Fatalf("%d X12 events, %d EDIFACT events, want 2 each", len(xdata), len(edata))
+	}
+	skip := []string{"carrier.routing", "carrier.name", "packaging.code"}
+	wantPackaging := []string{"CT", "PX"}
+	wantCarrier := []string{"OLD DOMINION FREIGHT", "UPS FREIGHT"}
+	for i := range xdata {
+		x, e := xdata[i], edata[i]
+		if got := e["packaging"].(map[string]any)["code"]; got != wantPackaging[i] {
+			t.Errorf("event %d: packaging.code %v, want %s", i, got, wantPackaging[i])
+		}
+		xc, ec := x["carrier"].(map[string]any), e["carrier"].(map[string]any)
+		if xc["routing"] != wantCarrier[i] || ec["name"] != wantCarrier[i] || ec["routing"] != nil {
+			t.Errorf("event %d: X12 carrier %v, EDIFACT carrier %v; want routing and name %q", i, xc, ec, wantCarrier[i])
+		}
+		compareEvents(t, xevs[i], eevs[i], x, e, map[string]any{
+			"standard": "edifact", "version": "D:96A:UN", "documentType": "DESADV",
+			"sender":                   map[string]any{"id": "ACMEPARTS", "qualifier": "ZZZ"},
+			"receiver":                 map[string]any{"id": "NORTHWIND", "qualifier": "ZZZ"},
+			"interchangeControlNumber": "48213", "transactionControlNumber": strconv.Itoa(i + 1),
+			"file": "DESADV_ACME_20241202_0815.edi",
+		}, skip)
+	}
+}
+
+// TestEachByAndUnless: each: with by: makes one element per distinct key,
+// in order of first appearance, whatever the members' order (lines of two
+// orders interleaved); members without a key are left out, and unless:
+// takes exactly those. Every line lands once.
+func TestEachByAndUnless(t *testing.T) {
+	m := demoMapping(t, "edifact-desadv-shipment-notice.yaml")
+	rec := x12Record("DESADV", "UNH*7*DESADV>D>96A>UN", "BGM*351*SHP-9*9", "DTM*137>202401150930>203",
+		"CPS*1",
+		"LIN*1", "PIA*5*A-1>BP", "QTY*12>1", "RFF*ON>PO-A>1", "DTM*171>20240110>102",
+		"LIN*2", "PIA*5*B-1>BP", "QTY*12>2", "RFF*ON>PO-B>1", "DTM*171>20240111>102",
+		"LIN*3", "PIA*5*X-1>BP", "QTY*12>3",
+		"LIN*4", "PIA*5*A-2>BP", "QTY*12>4", "RFF*ON>PO-A>2", "DTM*171>20240110>102",
+		"CNT*2>4", "UNT*22*7")
+	rec.Format = "edifact"
+	evs, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		LineNumber string `json:"lineNumber"`
+		Part       string `json:"buyerPartNumber"`
+	}
+	type order struct {
+		PO    string `json:"purchaseOrderNumber"`
+		Date  string `json:"purchaseOrderDate"`
+		Items []item `json:"items"`
+	}
+	var got struct {
+		Orders []order `json:"orders"`
+		Items  []item  `json:"items"`
+	}
+	if err := json.Unmarshal(evs[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantOrders := []order{
+		{"PO-A", "2024-01-10", []item{{"1", "A-1"}, {"2", "A-2"}}},
+		{"PO-B", "2024-01-11", []item{{"1", "B-1"}}},
+	}
+	if diff := cmp.Diff(wantOrders, got.Orders); diff != "" {
+		t.Errorf("orders (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]item{{"3", "X-1"}}, got.Items); diff != "" {
+		t.Errorf("shipment items (-want +got):\n%s", diff)
+	}
+}
+
+// TestByProblems: by: applies to declared groups only and needs fields:.
+func TestByProblems(t *testing.T) {
+	m, err := Parse("by.yaml", []byte(`
+name: by-problems
+match: {format: edifact, type: DESADV}
+event: {type: com.legacybridge.shipment.notice.v1, subject: BGM02}
+groups:
+  LIN: {until: [LIN]}
+data:
+  shipmentId: BGM02
+  issuedAt: DTM01-2 | datetime
+  orders:
+    each: RFF
+    by: RFF01-2
+    fields: {purchaseOrderNumber: RFF01-2}
+  items:
+    each: LIN
+    by: RFF01-2
+    value: LIN01
+  source: {standard: {const: edifact}}
+`), testRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, p := range m.Validate() {
+		msgs = append(msgs, p.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		"by.yaml:12: data.orders: by: groups declared groups (groups:), and RFF selects RFF",
+		"data.items: by: needs fields:",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems do not contain %q:\n%s", want, all)
+		}
 	}
 }

@@ -257,18 +257,21 @@ type listField struct{ items []field }
 // finds; elements that come out absent are left out, and an array with no
 // elements is absent.
 type eachField struct {
-	sel  []step
-	when *expr     // when: keep only scopes where this is present
-	obj  *objField // fields:
-	val  *expr     // value:
+	sel    []step
+	when   *expr     // when: keep only scopes where this is present
+	unless *expr     // unless: keep only scopes where this is absent
+	by     *expr     // by: one element per distinct value (see byScopes)
+	obj    *objField // fields:
+	val    *expr     // value:
 }
 
 // withField makes an object in the scope of the first group or segment the
 // selector finds; absent when there is none.
 type withField struct {
-	sel  []step
-	when *expr // when: the first scope where this is present
-	obj  *objField
+	sel    []step
+	when   *expr // when: the first scope where this is present
+	unless *expr // unless: ... and this is absent
+	obj    *objField
 }
 
 func (f *exprField) eval(c *evalCtx, s scope) (any, error) {
@@ -342,6 +345,12 @@ func (c *evalCtx) selectScopes(s scope, sel []step, limit int) []scope {
 
 func (f *eachField) eval(c *evalCtx, s scope) (any, error) {
 	scopes := c.selectScopes(s, f.sel, 0)
+	if f.by != nil {
+		var err error
+		if scopes, err = c.byScopes(scopes, f.by); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]any, 0, len(scopes))
 	for _, sc := range scopes {
 		c.pushIdx(len(out))
@@ -360,12 +369,59 @@ func (f *eachField) eval(c *evalCtx, s scope) (any, error) {
 	return out, nil
 }
 
-func (f *eachField) elem(c *evalCtx, sc scope) (any, error) {
-	if f.when != nil {
-		ok, err := c.holds(sc, f.when)
-		if err != nil || !ok {
-			return nil, err
+// byScopes groups the scopes (declared groups) by the text of key,
+// evaluated in each: one scope per distinct value, in the order values
+// first appear; scopes where key is absent are left out (take them with
+// unless: KEY). A by: scope's child groups are its members, so each: TAG
+// inside it iterates them; its loose segments are its first member's, so
+// plain paths read the first member (the key itself, a date next to it).
+func (c *evalCtx) byScopes(scopes []scope, key *expr) ([]scope, error) {
+	var keys []string
+	members := map[string][]scope{}
+	for _, sc := range scopes {
+		v, err := c.eval(sc, key)
+		if err != nil {
+			return nil, c.fail(c.where(), v.seg, fmt.Errorf("by: %w", err))
 		}
+		if v.v == nil {
+			continue
+		}
+		k := toText(v.v)
+		if _, seen := members[k]; !seen {
+			keys = append(keys, k)
+		}
+		members[k] = append(members[k], sc)
+	}
+	out := make([]scope, 0, len(keys))
+	for _, k := range keys {
+		ms := members[k]
+		first := ms[0].n
+		n := &node{tag: first.tag, lo: first.lo, hi: ms[len(ms)-1].n.hi, loose: first.loose}
+		for _, m := range ms {
+			n.groups = append(n.groups, m.n)
+		}
+		out = append(out, scope{n: n, hl: ms[0].hl})
+	}
+	return out, nil
+}
+
+// keep applies when: and unless: to a scope.
+func (c *evalCtx) keep(sc scope, when, unless *expr) (bool, error) {
+	if when != nil {
+		if ok, err := c.holds(sc, when); err != nil || !ok {
+			return false, err
+		}
+	}
+	if unless != nil {
+		ok, err := c.holds(sc, unless)
+		return !ok, err
+	}
+	return true, nil
+}
+
+func (f *eachField) elem(c *evalCtx, sc scope) (any, error) {
+	if ok, err := c.keep(sc, f.when, f.unless); err != nil || !ok {
+		return nil, err
 	}
 	if f.obj != nil {
 		return f.obj.eval(c, sc)
@@ -374,7 +430,7 @@ func (f *eachField) elem(c *evalCtx, sc scope) (any, error) {
 }
 
 func (f *withField) eval(c *evalCtx, s scope) (any, error) {
-	if f.when == nil {
+	if f.when == nil && f.unless == nil {
 		scopes := c.selectScopes(s, f.sel, 1)
 		if len(scopes) == 0 {
 			return nil, nil
@@ -382,7 +438,7 @@ func (f *withField) eval(c *evalCtx, s scope) (any, error) {
 		return f.obj.eval(c, scopes[0])
 	}
 	for _, sc := range c.selectScopes(s, f.sel, 0) {
-		ok, err := c.holds(sc, f.when)
+		ok, err := c.keep(sc, f.when, f.unless)
 		if err != nil {
 			return nil, err
 		}

@@ -312,8 +312,8 @@ func (m *Mapping) checkSteps(n *yaml.Node, where, text string, steps []step, has
 
 // reserved keys make a mapping node a construct rather than a nested object.
 var constructKeys = map[string][]string{
-	"each":  {"each", "outside", "when", "fields", "value"},
-	"with":  {"with", "outside", "when", "fields"},
+	"each":  {"each", "outside", "when", "unless", "by", "fields", "value"},
+	"with":  {"with", "outside", "when", "unless", "fields"},
 	"const": {"const"},
 	"value": {"value"},
 }
@@ -432,13 +432,26 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 	if on, ok := keys["outside"]; ok {
 		sel[len(sel)-1].outside = m.compileOutside(resolve(on), where, text, sel[len(sel)-1])
 	}
-	var when *expr
-	if wn, ok := keys["when"]; ok {
-		w := resolve(wn)
+	optExpr := func(key string) *expr {
+		cn, ok := keys[key]
+		if !ok {
+			return nil
+		}
+		w := resolve(cn)
 		if w.Kind != yaml.ScalarNode {
-			m.problemAt(w, where, "when: want an expression")
-		} else {
-			when = m.compileExpr(w, where+".when", w.Value)
+			m.problemAt(w, where, "%s: want an expression", key)
+			return nil
+		}
+		return m.compileExpr(w, where+"."+key, w.Value)
+	}
+	when, unless, by := optExpr("when"), optExpr("unless"), optExpr("by")
+	if _, ok := keys["by"]; ok {
+		last := sel[len(sel)-1]
+		if last.tag == "HL" || m.groups[last.tag] == nil {
+			m.problemAt(keys["by"], where, "by: groups declared groups (groups:), and %s selects %s", text, last.tag)
+		}
+		if _, ok := keys["fields"]; !ok {
+			m.problemAt(n, where, "by: needs fields:")
 		}
 	}
 	fn, hasFields := keys["fields"]
@@ -457,7 +470,7 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 			m.problemAt(n, where, "with: needs fields:")
 			return nil
 		}
-		return &withField{sel: sel, when: when, obj: obj}
+		return &withField{sel: sel, when: when, unless: unless, obj: obj}
 	}
 	switch {
 	case hasFields && hasValue:
@@ -473,12 +486,12 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 		if e == nil {
 			return nil
 		}
-		return &eachField{sel: sel, when: when, val: e}
+		return &eachField{sel: sel, when: when, unless: unless, val: e}
 	case hasFields:
 		if obj == nil {
 			return nil
 		}
-		return &eachField{sel: sel, when: when, obj: obj}
+		return &eachField{sel: sel, when: when, unless: unless, by: by, obj: obj}
 	}
 	m.problemAt(n, where, "each: needs fields: or value:")
 	return nil
