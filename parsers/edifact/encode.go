@@ -115,6 +115,11 @@ type Encoder struct {
 	// AlwaysUNA writes a UNA even with the default service characters.
 	// Default false.
 	AlwaysUNA bool
+	// LooseRepertoire writes ASCII values outside the repertoire of UNOA
+	// or UNOB (lower-case letters in UNOA, say) as they are, as the Decoder
+	// reads them (with a warning): acknowledgements echo partners'
+	// identifiers as sent. Default false: such a value is an error.
+	LooseRepertoire bool
 
 	w   *bufio.Writer
 	d   Delimiters
@@ -224,9 +229,11 @@ func (e *Encoder) BeginInterchange(h InterchangeHeader) error {
 	}
 	id, version := orDefault(h.SyntaxID, "UNOC"), orDefault(h.SyntaxVersion, "3")
 	cs, ok := syntaxCharset(id)
-	if !ok {
-		return e.fail("syntax identifier %q: unknown character set (want UNOA, UNOB, UNOC .. UNOL, UNOW or UNOY)", id)
+	if !ok && !validSyntaxID(id) {
+		return e.fail("syntax identifier %q is not 4 upper-case letters (UNOA, UNOB, UNOC .. UNOL, UNOW, UNOY)", id)
 	}
+	// An identifier this package knows no character set of (IATA's IATB,
+	// say) is written as UTF-8, as the Decoder reads it.
 	if e.d.Repetition != "" && version < "4" {
 		return e.fail("repetition separator %q needs syntax version 4, not %q", e.d.Repetition, version)
 	}
@@ -547,7 +554,7 @@ func (e *Encoder) value(b []byte, v string) ([]byte, error) {
 		}
 		switch {
 		case e.cs.allow != nil:
-			if r >= utf8.RuneSelf || !e.cs.allow[r] {
+			if r >= utf8.RuneSelf || !e.cs.allow[r] && !(e.LooseRepertoire && r >= ' ' && r < 0x7f) {
 				return b, fmt.Errorf("holds %q, outside the repertoire of %s (%s)", r, e.cs.level, e.cs.listed)
 			}
 			b = append(b, byte(r))
