@@ -231,4 +231,3 @@ func TestCONTRLCorpus(t *testing.T) {
 		})
 	}
 }
-
