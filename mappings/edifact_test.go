@@ -509,3 +509,29 @@ data:
 		}
 	}
 }
+
+// TestEDIFACTDecimalComma: in EDIFACT a comma is a decimal mark (ISO 9735
+// allows it whatever the UNA says and forbids thousands separators); in
+// X12 it is not a number.
+func TestEDIFACTDecimalComma(t *testing.T) {
+	src := "UNA:+,? 'UNB+UNOA:3+S:ZZZ+R:ZZZ+241202:0815+9'UNH+1+ORDERS:D:96A:UN'BGM+220+PO-9+9'" +
+		"DTM+137:20241202:102'LIN+1++4000862141404:EN'QTY+21:2,5:KGM'PRI+AAA:0,142'" +
+		"LIN+2++4000862141411:EN'QTY+21:3:EA'PRI+AAA:1.25'UNS+S'CNT+2:2'UNT+12+1'UNZ+1+9'"
+	path := filepath.Join(t.TempDir(), "comma.edi")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, data := mapEach(t, demoMapping(t, "edifact-orders-purchase-order.yaml"), readEDIFACT(t, path))
+	var got []string
+	for _, l := range data[0]["lines"].([]any) {
+		l := l.(map[string]any)
+		got = append(got, l["quantity"].(json.Number).String()+" "+l["uom"].(string)+" @ "+l["unitPrice"].(json.Number).String())
+	}
+	if diff := cmp.Diff([]string{"2.5 kilogram @ 0.142", "3 each @ 1.25"}, got); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+	x := x12Record("850", "ST*850*1", "PO1*1*2,5*EA", "SE*3*1")
+	if v, err := evalOn(t, x, nil, nil, nil, "PO102 | number"); err == nil {
+		t.Errorf("X12 2,5 | number = %v, want an error", v)
+	}
+}

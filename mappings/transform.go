@@ -140,9 +140,9 @@ func (t *transform) apply(c *evalCtx, s scope, v value) (value, error) {
 	case "string":
 		out = toText(v.v)
 	case "number":
-		out, err = toDecimal(v.v, t.digits)
+		out, err = toDecimal(edifactDecimal(c, v.v), t.digits)
 	case "integer":
-		out, err = toInteger(v.v)
+		out, err = toInteger(edifactDecimal(c, v.v))
 	case "date":
 		var d time.Time
 		d, err = toDate(v.v)
@@ -231,6 +231,18 @@ func toDecimal(v any, digits int) (json.Number, error) {
 		return decimalText(v, digits)
 	}
 	return "", fmt.Errorf("not a number: %s", describe(v))
+}
+
+// edifactDecimal reads a decimal comma in an EDIFACT value as a point:
+// ISO 9735 allows either mark whatever the UNA says, and forbids
+// thousands separators, so a comma in a number can only be its decimal
+// mark ("0,142" is 0.142). Other values pass unchanged.
+func edifactDecimal(c *evalCtx, v any) any {
+	s, ok := v.(string)
+	if !ok || c == nil || c.rec == nil || c.rec.Format != "edifact" || strings.Count(s, ",") != 1 || strings.Contains(s, ".") {
+		return v
+	}
+	return strings.Replace(s, ",", ".", 1)
 }
 
 func decimalText(s string, digits int) (json.Number, error) {
