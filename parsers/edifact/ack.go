@@ -27,6 +27,11 @@ type AckOptions struct {
 	Suffix string
 	// Time is the UNB date and time. Default: time.Now() at writing, UTC.
 	Time time.Time
+	// Charset and StrictCharset are the Decoder's: with StrictCharset, a
+	// character outside the syntax level's repertoire rejects its message
+	// (code 21, with a UCD naming the element). Defaults "" and false.
+	Charset       string
+	StrictCharset bool
 	// ReceiptOnly reports an interchange without errors as received (UCI
 	// 0083 = 8) instead of acknowledged (7), and lists no messages.
 	// Default false.
@@ -120,6 +125,7 @@ type ElementError struct {
 func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 	a := &Ack{Name: name, opts: opts}
 	d := NewDecoderName(r, name)
+	d.Charset, d.StrictCharset = opts.Charset, opts.StrictCharset
 	bySeg := map[int]*InterchangeAck{}
 	icFor := func(env *Envelope) *InterchangeAck {
 		if env.InterchangeSegment == 0 {

@@ -231,3 +231,23 @@ func TestCONTRLCorpus(t *testing.T) {
 		})
 	}
 }
+
+// With StrictCharset, a character outside UNOA in a body segment rejects
+// the message with a UCS and a UCD naming the element and component.
+func TestCONTRLElementError(t *testing.T) {
+	in := "UNB+UNOA:3+SENDER+RECEIVER+240115:1200+IC1'" + strings.Replace(orders("1", "4"), "BGM+220+PO1", "BGM+220+po1", 1) + "UNZ+1+IC1'"
+	a := acknowledge(t, in, func(o *AckOptions) { o.StrictCharset = true })
+	got := contrl(t, a)
+	if !strings.Contains(got, "UCM+1+ORDERS:D:96A:UN+4'UCS+2'UCD+21+2:1'") {
+		t.Errorf("CONTRL: %s", got)
+	}
+	back := readBack(t, got)
+	want := []SegmentError{{Position: 2, Elements: []ElementError{{Position: 2, Component: 1, Code: 21}}}}
+	if diff := cmp.Diff(want, back[0].Messages[0].Segments); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	// Without it, the message is acknowledged (the decoder only warns).
+	if got := contrl(t, acknowledge(t, in)); !strings.Contains(got, "UCM+1+ORDERS:D:96A:UN+7'") {
+		t.Errorf("lenient CONTRL: %s", got)
+	}
+}
