@@ -471,6 +471,94 @@ func TestEachByAndUnless(t *testing.T) {
 	}
 }
 
+// TestDesadvHeadingOrder: a DESADV for one order names it in the heading
+// (SG1 RFF+ON, DTM+171); its lines, without their own RFF+ON, are that
+// order's items, read through /RFF from inside the lines.
+func TestDesadvHeadingOrder(t *testing.T) {
+	m := demoMapping(t, "edifact-desadv-shipment-notice.yaml")
+	rec := x12Record("DESADV", "UNH*8*DESADV>D>96A>UN", "BGM*351*SHP-10*9", "DTM*137>202401150930>203",
+		"RFF*ON>PO-H", "DTM*171>20240105>102",
+		"CPS*1",
+		"LIN*1", "PIA*5*H-1>BP", "QTY*12>1",
+		"LIN*2", "PIA*5*H-2>BP", "QTY*12>2",
+		"CNT*2>2", "UNT*13*8")
+	rec.Format = "edifact"
+	evs, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(evs[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []any{map[string]any{
+		"purchaseOrderNumber": "PO-H", "purchaseOrderDate": "2024-01-05",
+		"items": []any{
+			map[string]any{"lineNumber": "1", "buyerPartNumber": "H-1", "quantityShipped": 1.0, "uom": "each"},
+			map[string]any{"lineNumber": "2", "buyerPartNumber": "H-2", "quantityShipped": 2.0, "uom": "each"},
+		},
+	}}
+	if diff := cmp.Diff(want, got["orders"]); diff != "" {
+		t.Errorf("orders (-want +got):\n%s", diff)
+	}
+	if items, ok := got["items"]; ok {
+		t.Errorf("shipment items %v, want none (every line is the heading order's)", items)
+	}
+}
+
+// TestRootPath: /PATH reads from the message root whatever the scope; a
+// plain path inside a group sees only the group.
+func TestRootPath(t *testing.T) {
+	rec := x12Record("850", "ST*850*1", "BEG*00*SA*PO-5**20240115", "REF*DP*118",
+		"PO1*1*5*EA", "REF*DP*LINE", "CTT*1", "SE*7*1")
+	groups := map[string]map[string]bool{"PO1": {"CTT": true}}
+	for _, c := range []struct {
+		expr string
+		want any
+	}{
+		{"PO1/REF[REF01=DP]/REF02", "LINE"},
+		{"REF[REF01=DP]/REF02", "118"},
+		{"/REF[REF01=DP]/REF02", "118"},
+		{"/BEG03", "PO-5"},
+		{"PO1/PO102 | default(/BEG03)", "5"},
+	} {
+		got, err := evalOn(t, rec, groups, nil, nil, c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", c.expr, diff)
+		}
+	}
+	// inside a line's scope, through each:
+	m := mustParse(t, `
+name: root-path
+match: {format: x12, type: "850"}
+event: {type: com.legacybridge.purchase.order.v1, subject: BEG03}
+groups:
+  PO1: {until: [PO1, CTT]}
+data:
+  purchaseOrderNumber: BEG03
+  orderDate: BEG05 | date
+  lines:
+    each: PO1
+    fields:
+      quantity: PO102 | number
+      uom: PO103
+      buyerPartNumber: REF[REF01=DP]/REF02
+      vendorPartNumber: /REF[REF01=DP]/REF02
+  source: {standard: {const: x12}}
+`)
+	evs, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(evs[0].Data), `"buyerPartNumber":"LINE"`) || !strings.Contains(string(evs[0].Data), `"vendorPartNumber":"118"`) {
+		t.Errorf("data %s: want the line's REF as buyerPartNumber, the heading's as vendorPartNumber", evs[0].Data)
+	}
+}
+
 // TestByProblems: by: applies to declared groups only and needs fields:.
 func TestByProblems(t *testing.T) {
 	m, err := Parse("by.yaml", []byte(`

@@ -92,6 +92,9 @@ func (c *evalCtx) readPath(s scope, p *path) value {
 		return absent
 	}
 	cur := s
+	if p.root {
+		cur = scope{n: c.doc.root}
+	}
 	for i, st := range p.steps {
 		if i == len(p.steps)-1 && st.tag == p.elem.tag && cur.n.tag == st.tag && !cur.n.hl && c.isGroup(st.tag) {
 			// LIN[LIN03-2=EN]/LIN03 inside a LIN group: a group never

@@ -43,6 +43,7 @@ type path struct {
 	name  string     // fields/envelope/record name
 	steps []step     // segment path: selectors before the element
 	elem  designator // segment path: the element
+	root  bool       // segment path written /...: read from the message root, whatever the scope
 }
 
 // step selects a group (declared group or HL loop) or, as the last step
@@ -211,6 +212,11 @@ func parsePath(s string) (*path, error) {
 			p.kind, p.name = pre.kind, name
 			return p, nil
 		}
+	}
+	if rest, ok := strings.CutPrefix(s, "/"); ok {
+		// /RFF[RFF01=ON]/RFF01-2: from the root (the message heading),
+		// also inside a group or loop.
+		p.root, s = true, rest
 	}
 	parts := splitTop(s, '/')
 	for i, part := range parts {
