@@ -30,6 +30,12 @@ type AckOptions struct {
 	Time time.Time
 	// Version999 is GS08 of a 999. Default "005010X231A1".
 	Version999 string
+	// ErrorsOnly leaves the AK2 loops of accepted transaction sets out
+	// (AK9 still counts them), for partners who want only the rejected
+	// ones listed. Default false: every set is listed.
+	ErrorsOnly bool
+	// Charset is Decoder.Charset for reading the input. Default "".
+	Charset string
 }
 
 // Ack is the outcome of reading one input for acknowledgement: per
@@ -42,6 +48,9 @@ type Ack struct {
 	// Fatal is the error that stopped decoding (a bad ISA, a bad BIN, a
 	// read error), nil when the whole input was read.
 	Fatal *ParseError
+	// Unplaced are errors outside every interchange (data before the first
+	// ISA, segments after an IEA): no acknowledgement can report them.
+	Unplaced []*ParseError
 
 	opts AckOptions
 }
@@ -120,6 +129,7 @@ type ElementError struct {
 func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 	a := &Ack{Name: name, opts: opts}
 	d := NewDecoderName(r, name)
+	d.Charset = opts.Charset
 	var ic *InterchangeAck
 	var grp *GroupAck
 	d.envSeg = func(seg *legacybridge.Segment) {
@@ -130,7 +140,8 @@ func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 			a.Interchanges = append(a.Interchanges, ic)
 			grp = nil
 		case "GS":
-			if ic == nil {
+			if ic == nil || ic.ended {
+				grp = nil
 				return // GS outside an interchange: reported as an error
 			}
 			e := &d.env
@@ -187,15 +198,14 @@ func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 			}
 			if grp != nil && tx.Envelope.GroupControlNumber != "" && grp.ControlNumber == tx.Envelope.GroupControlNumber && !grp.ended {
 				grp.Sets = append(grp.Sets, set)
-			} else if ic != nil {
-				// A set outside any group cannot be acknowledged in a 997.
-				ic.Errors = append(ic.Errors, errs...)
-				ic.worse("E", "024")
+				errs = other
 			}
-			errs = other
+			// Else a set outside any group, which no 997 can acknowledge:
+			// its errors (ST outside a group among them) go to the
+			// interchange.
 		}
 		for _, e := range errs {
-			envelopeError(ic, grp, e)
+			a.envelopeError(ic, grp, e)
 		}
 	}
 	for _, ic := range a.Interchanges {
@@ -272,9 +282,12 @@ func setError(set *SetAck, tx *Transaction, e *ParseError) bool {
 
 // envelopeError records an error outside any set on the group or
 // interchange it is about.
-func envelopeError(ic *InterchangeAck, grp *GroupAck, e *ParseError) {
-	if ic == nil {
-		return // before any interchange: Ack.Fatal or nothing to acknowledge
+func (a *Ack) envelopeError(ic *InterchangeAck, grp *GroupAck, e *ParseError) {
+	if ic == nil || ic.ended && e.Tag != "IEA" {
+		// Before the first interchange or after an IEA: no TA1 can report
+		// it (a fatal one is Ack.Fatal too).
+		a.Unplaced = append(a.Unplaced, e)
+		return
 	}
 	switch {
 	case e.Tag == "GE" && grp != nil && (errors.Is(e, ErrCountMismatch) || errors.Is(e, ErrControlMismatch)):
@@ -467,6 +480,9 @@ func (a *Ack) write(w io.Writer, kind string) error {
 		}
 		first := ic.Groups[0]
 		gsVersion := first.Version
+		if len(gsVersion) > 6 {
+			gsVersion = gsVersion[:6] // the version, without an implementation guide's suffix ("005010X222A1")
+		}
 		if kind == "999" {
 			gsVersion = orDefault(a.opts.Version999, "005010X231A1")
 		}
@@ -478,7 +494,7 @@ func (a *Ack) write(w io.Writer, kind string) error {
 			if a.opts.Controls == nil {
 				stctrl = fmt.Sprintf("%04d", i+1)
 			}
-			writeGroupAck(enc, kind, g, stctrl)
+			writeGroupAck(enc, kind, g, stctrl, a.opts.ErrorsOnly)
 		}
 		enc.EndGroup()
 		if err := enc.EndInterchange(); err != nil {
@@ -497,7 +513,7 @@ func padControl(c string) string {
 	return c
 }
 
-func writeGroupAck(enc *Encoder, kind string, g *GroupAck, stctrl string) {
+func writeGroupAck(enc *Encoder, kind string, g *GroupAck, stctrl string, errorsOnly bool) {
 	implRef := ""
 	if kind == "999" {
 		implRef = "005010X231A1"
@@ -509,6 +525,9 @@ func writeGroupAck(enc *Encoder, kind string, g *GroupAck, stctrl string) {
 	}
 	enc.WriteSegment(legacybridge.Segment{Tag: "AK1", Elements: simple(ak1...)})
 	for _, s := range g.Sets {
+		if errorsOnly && s.Status == "A" {
+			continue
+		}
 		ak2 := []string{s.ID, s.ControlNumber}
 		if kind == "999" && s.ImplementationRef != "" {
 			ak2 = append(ak2, s.ImplementationRef)

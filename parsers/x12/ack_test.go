@@ -264,3 +264,35 @@ func TestReadAcksCorpus(t *testing.T) {
 		})
 	}
 }
+
+// ErrorsOnly lists only the rejected set; AK9 still counts all three. A
+// 997 for a group under an implementation guide has the bare version in
+// its GS08.
+func TestAckErrorsOnly(t *testing.T) {
+	in := strings.Replace(threeSets, "*X*004010~", "*X*004010VICS~", 1)
+	a, err := Acknowledge(strings.NewReader(in), "in.edi", AckOptions{ControlNumber: 55, Time: ackTime, ErrorsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := write(t, a.Write997)
+	want := "GS*FA*RECEIVERID*SENDERID*20240116*0930*55*X*004010~ST*997*0001~AK1*PO*7~AK2*850*0002~AK5*R*4~AK9*P*3*3*2~SE*6*0001~"
+	if !strings.Contains(got, want) {
+		t.Errorf("997:\n%s\nwant it to hold\n%s", got, want)
+	}
+}
+
+// Errors after the IEA are nobody's: the interchange before stays
+// accepted.
+func TestAckUnplaced(t *testing.T) {
+	group := "GS*PO*SENDERID*RECEIVERID*20240115*1200*7*X*004010~" + po("0001", "3") + "GE*1*7~"
+	a := acknowledge(t, ackISA+group+"IEA*1*000000001~"+group)
+	if a.NeedsTA1() {
+		t.Errorf("NeedsTA1: %+v", a.Interchanges[0])
+	}
+	if len(a.Unplaced) == 0 {
+		t.Error("no unplaced errors for a group after the IEA")
+	}
+	if n := len(a.Interchanges[0].Groups); n != 1 {
+		t.Errorf("%d groups in the interchange, want 1 (the one after the IEA is not its)", n)
+	}
+}
