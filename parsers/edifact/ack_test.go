@@ -251,3 +251,19 @@ func TestCONTRLElementError(t *testing.T) {
 		t.Errorf("lenient CONTRL: %s", got)
 	}
 }
+
+// Case 14b: wrong UNT and UNZ counts. The message is rejected (29 at UNT
+// element 1), the interchange too (29 at UNZ element 1).
+func TestCONTRLCase14b(t *testing.T) {
+	a, err := Acknowledge(bytes.NewReader(caseInput(t, "14b_edifact_bad_counts.edi")), "14b", AckOptions{ControlRef: 9, Time: ackTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := contrl(t, a)
+	want := "UNB+UNOA:3+RECEIVERID+SENDERID+240116:0930+9'UNH+1+CONTRL:D:3:UN'" +
+		"UCI+REF001+SENDERID+RECEIVERID+4+29+UNZ+1'UCM+1+ORDERS:D:96A:UN+4+29+UNT+1'UNT+4+1'UNZ+1+9'"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CONTRL (-want +got):\n%s", diff)
+	}
+	readBack(t, got)
+}

@@ -296,3 +296,20 @@ func TestAckUnplaced(t *testing.T) {
 		t.Errorf("%d groups in the interchange, want 1 (the one after the IEA is not its)", n)
 	}
 }
+
+// Case 14a: wrong SE01, GE01 and IEA01. The set is rejected (4), the group
+// too (5), and the TA1 rejects the interchange (021).
+func TestAckCase14a(t *testing.T) {
+	a, err := Acknowledge(bytes.NewReader(caseInput(t, "14a_x12_bad_counts.edi")), "14a", AckOptions{ControlNumber: 9, Time: ackTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := write(t, a.Write997)
+	if !strings.Contains(got, "AK1*PO*1~AK2*850*0001~AK5*R*4~AK9*R*2*1*0*5~") {
+		t.Errorf("997: %s", got)
+	}
+	ta1 := write(t, a.WriteTA1)
+	if !strings.Contains(ta1, "TA1*000000001*240115*1200*R*021~") {
+		t.Errorf("TA1: %s", ta1)
+	}
+}
