@@ -283,7 +283,7 @@ func (r *Runner) deadLetter(c Change, rec legacybridge.Record, cause error) lega
 //
 //   - Format "cdc", Type the table name (upper case, no schema);
 //   - Fields: the row image (the after image; for a delete the before
-//     image, where known), column names upper case, NULL as nil (absent
+//     image, where known; the key columns always), column names upper case, NULL as nil (absent
 //     to mappings), exact decimals as json.Number, dates as time.Time,
 //     binary as hex text, skipped LOBs left out; plus _OP (the operation)
 //     and _BEFORE_<COLUMN> for each column of a before image;
@@ -303,6 +303,17 @@ func RecordOf(c Change) legacybridge.Record {
 			if v = fieldValue(v); v != nil {
 				fields["_BEFORE_"+k] = v
 			}
+		}
+	}
+	// The key columns are always fields, also for a delete found by key
+	// reconciliation, which knows no before image: mappings that build
+	// the subject or partition key from them must see them.
+	for i, k := range c.KeyColumns {
+		if _, ok := fields[k]; ok || i >= len(c.Key) {
+			continue
+		}
+		if v := fieldValue(c.Key[i]); v != nil {
+			fields[k] = v
 		}
 	}
 	fields["_OP"] = string(c.Op)

@@ -216,3 +216,14 @@ func TestRecordOf(t *testing.T) {
 		t.Errorf("RecordOf (-want +got):\n%s", diff)
 	}
 }
+
+// A delete found by key reconciliation has no before image; its record
+// still carries the key columns as fields.
+func TestRecordOfReconciledDelete(t *testing.T) {
+	rec := cdc.RecordOf(cdc.Change{Table: "OE_ORDER_LINES_ALL", Op: cdc.OpDelete,
+		Key: []any{int64(7), "A"}, KeyColumns: []string{"HEADER_ID", "LINE_CODE"}, Pos: "d:p:x"})
+	want := map[string]any{"HEADER_ID": int64(7), "LINE_CODE": "A", "_OP": "delete"}
+	if diff := cmp.Diff(want, rec.Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+}

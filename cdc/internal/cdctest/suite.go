@@ -191,6 +191,17 @@ func testPollDeletes(t *testing.T, e Env) {
 	if diff := cmp.Diff([]string{"[3]", "[7]"}, Keys(got, cdc.OpDelete)); diff != "" {
 		t.Errorf("deletes found by reconciliation (-want +got):\n%s", diff)
 	}
+	// A reconciled delete knows no before image, but its record carries
+	// the key columns: mappings build subjects and partition keys from them.
+	for _, c := range got {
+		if c.Op != cdc.OpDelete {
+			continue
+		}
+		rec := cdc.RecordOf(c)
+		if got, want := rec.Fields["ID"], c.Key[0]; got != want {
+			t.Errorf("reconciled delete %s: field ID = %v (%T), want %v (%T)", c.KeyString(), got, got, want, want)
+		}
+	}
 	all = append(all, got...)
 	if want, have := e.Table(t, db), Replay(t, all); !cmp.Equal(want, have) {
 		t.Errorf("delivered state differs from the table:\n%s", cmp.Diff(want, have))
