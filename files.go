@@ -57,18 +57,21 @@ const (
 	OutcomeProcessing  = "processing"  // claimed; events may be partly emitted
 	OutcomeArchived    = "archived"    // every event acknowledged, file archived
 	OutcomeQuarantined = "quarantined" // bad input; moved to error/
-	OutcomeDuplicate   = "duplicate"   // identical content was archived before; skipped
+	OutcomeDuplicate   = "duplicate"   // identical content, or only interchanges, delivered before; skipped
 )
 
 // FileRecord is the ledger's record of one file.
 type FileRecord struct {
-	Flow     string    `json:"flow"`
-	File     string    `json:"file"`
-	Hash     string    `json:"sha256"`
-	Size     int64     `json:"size"`
-	Records  int       `json:"records"`
-	Events   int       `json:"events"`
-	Failed   int       `json:"failed,omitempty"`
+	Flow    string `json:"flow"`
+	File    string `json:"file"`
+	Hash    string `json:"sha256"`
+	Size    int64  `json:"size"`
+	Records int    `json:"records"`
+	Events  int    `json:"events"`
+	Failed  int    `json:"failed,omitempty"`
+	// Resent counts records of interchanges delivered before (by another
+	// file) that were not posted again; Reason names the interchanges.
+	Resent   int       `json:"resent,omitempty"`
 	Outcome  string    `json:"outcome"`
 	Reason   string    `json:"reason,omitempty"`
 	MovedTo  string    `json:"moved_to,omitempty"`
@@ -80,4 +83,27 @@ type FileRecord struct {
 type Ledger interface {
 	Lookup(flow, hash string) (FileRecord, bool, error)
 	Put(FileRecord) error
+}
+
+// InterchangeRecord is the ledger's record of one delivered EDI interchange:
+// the file that carried it and when that file's events were all
+// acknowledged.
+type InterchangeRecord struct {
+	Key       string    `json:"key"` // Interchange.Key
+	Name      string    `json:"interchange"`
+	File      string    `json:"file"`
+	Hash      string    `json:"sha256"`
+	Delivered time.Time `json:"delivered"`
+}
+
+// InterchangeLedger is implemented by ledgers that remember delivered EDI
+// interchanges, so that a Flow does not post a re-sent interchange again
+// (Flow.DuplicateInterchanges).
+type InterchangeLedger interface {
+	// Interchanges returns the records of those keys that were delivered
+	// before, by key; keys never delivered are absent.
+	Interchanges(flow string, keys []string) (map[string]InterchangeRecord, error)
+	// PutInterchanges records deliveries; a key recorded before is
+	// overwritten (the window counts from the latest delivery).
+	PutInterchanges(flow string, recs []InterchangeRecord) error
 }

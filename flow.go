@@ -49,6 +49,9 @@ type Flow struct {
 	// RetryBackoff is the first wait after a transient failure of a file;
 	// it doubles up to 30s. Default 500ms.
 	RetryBackoff time.Duration
+	// DuplicateInterchanges is the check for EDI interchanges sent again.
+	// Default off (the config turns it on with a 30-day window).
+	DuplicateInterchanges DuplicateInterchanges
 
 	deferred   []*deferredClaim
 	failStreak int        // consecutive failed attempts, across files
@@ -57,6 +60,48 @@ type Flow struct {
 	pollFails  int        // failed polls in a row
 	mu         sync.Mutex // guards status
 	status     string
+	icWarned   bool      // the ledger cannot remember interchanges; said once
+	icPruned   time.Time // when interchanges outside the window were last forgotten
+}
+
+// DuplicateInterchanges is the check for re-sent EDI interchanges: an
+// interchange (sender, receiver and control number; see Interchange) whose
+// file was delivered within Window is not posted again. Its records are
+// skipped and counted (Summary.DuplicateRecords), it is logged once with the
+// file that delivered it first, and a file whose interchanges were all
+// delivered before is archived as a duplicate. Other interchanges in the
+// same file are posted as usual, with the event ids they would have had
+// anyway. Interchanges are recorded once every event of their file was
+// acknowledged, just before the file is archived: a crash before that
+// re-posts them with the same ids, never loses them.
+//
+// The check needs a Ledger that implements InterchangeLedger
+// (internal/ledger does); with another ledger it is off, with a warning.
+// Records without an interchange (fixed-width, say) are never duplicates.
+type DuplicateInterchanges struct {
+	// Window is how long after its delivery an interchange counts as
+	// delivered. Default 0: the check is off (interchanges are neither
+	// checked nor recorded). The config's default is 720h (30 days).
+	Window time.Duration
+	// Allow posts re-sent interchanges again, logging each at WARN.
+	// Default false: they are not posted.
+	Allow bool
+	// OnDuplicate, if set, is called for each interchange not posted again,
+	// once its file was archived: the seam for acknowledging it again
+	// (997/999/CONTRL). An error is logged, not retried: the file is done.
+	// Default nil.
+	OnDuplicate func(ctx context.Context, d DuplicateInterchange) error
+}
+
+// DuplicateInterchange is a re-sent interchange that was not posted again.
+type DuplicateInterchange struct {
+	Interchange Interchange
+	Flow        string
+	File        string            // the file that carried it again
+	Hash        string            // that file's sha256
+	Records     int               // its records in File (none posted)
+	Envelope    map[string]string // the envelope of its first record in File
+	First       InterchangeRecord // the delivery it repeats
 }
 
 // Skipper is implemented by mappers that may not apply to a record. A Mapper
@@ -77,6 +122,9 @@ type Summary struct {
 	Events      int // events acknowledged by the emitter
 	DeadLetters int // records sent to the dead-letter topic
 	Skipped     int // records no mapping applied to
+	// DuplicateRecords are records of interchanges delivered before (see
+	// Flow.DuplicateInterchanges), not posted again.
+	DuplicateRecords int
 }
 
 // Add adds o to s.
@@ -88,6 +136,7 @@ func (s *Summary) Add(o Summary) {
 	s.Events += o.Events
 	s.DeadLetters += o.DeadLetters
 	s.Skipped += o.Skipped
+	s.DuplicateRecords += o.DuplicateRecords
 }
 
 // Validate reports every missing piece of the flow.
@@ -457,8 +506,13 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		log.Info("re-processing file left by an interrupted run", "path", info.Path)
 	}
 
-	// Pass 1: hash and validate.
-	hash, nrec, nbytes, perr, err := f.validate(ctx, c)
+	// Pass 1: hash and validate (and list the file's interchanges).
+	il := f.interchangeLedger()
+	var found *fileInterchanges
+	if il != nil {
+		found = &fileInterchanges{byKey: map[string]*fileInterchange{}}
+	}
+	hash, nrec, nbytes, perr, err := f.validate(ctx, c, found)
 	if err != nil {
 		if fileProblem(err) && !errors.Is(err, errTransfer) {
 			return f.quarantine(ctx, c, rec, fmt.Errorf("cannot read the file: %w", err), nil)
@@ -488,6 +542,31 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 			f.Metrics.file(f.Name, OutcomeDuplicate)
 			return Summary{Files: 1, Duplicates: 1}, f.Ledger.Put(rec)
 		}
+	}
+	// Interchanges delivered before are not posted again.
+	var resent map[string]*fileInterchange
+	if il != nil && len(found.order) > 0 {
+		resent, err = f.resent(il, found, hash)
+		if err != nil {
+			return Summary{}, fmt.Errorf("ledger: %w", err)
+		}
+		for _, k := range found.order {
+			if d := resent[k]; d != nil {
+				msg := "interchange was delivered before; its records are not posted again"
+				if f.DuplicateInterchanges.Allow {
+					msg = "interchange was delivered before; posted again (duplicate_interchanges allows it)"
+				}
+				log.Warn(msg, "interchange", d.ic.String(), "records", d.records,
+					"first_file", d.first.File, "first_delivered", d.first.Delivered, "first_sha256", d.first.Hash)
+			}
+		}
+		if f.DuplicateInterchanges.Allow {
+			resent = nil
+		} else if len(resent) == len(found.order) && found.keyed == nrec {
+			return f.resentFile(ctx, c, rec, found)
+		}
+	}
+	if f.Ledger != nil {
 		rec.Outcome = OutcomeProcessing
 		if err := f.Ledger.Put(rec); err != nil {
 			return Summary{}, fmt.Errorf("ledger: %w", err)
@@ -560,6 +639,12 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		if record.Pos.File == "" {
 			record.Pos.File = info.Name
 		}
+		if resent != nil {
+			if ic, ok := InterchangeOf(record); ok && resent[ic.Key()] != nil {
+				sum.DuplicateRecords++
+				continue
+			}
+		}
 		events, merr := f.mapRecord(record)
 		if errors.Is(merr, ErrNoMapping) {
 			sum.Skipped++
@@ -603,9 +688,10 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 	rec.Events = sum.Events
 	rec.Failed = sum.DeadLetters
+	rec.Resent = sum.DuplicateRecords
 	if len(failures) > 0 {
 		s, err := f.quarantine(ctx, c, rec, firstBad, failures)
-		s.Events, s.DeadLetters, s.Skipped = sum.Events, sum.DeadLetters, sum.Skipped
+		s.Events, s.DeadLetters, s.Skipped, s.DuplicateRecords = sum.Events, sum.DeadLetters, sum.Skipped, sum.DuplicateRecords
 		return s, err
 	}
 	changed := ""
@@ -620,15 +706,29 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	if changed != "" {
 		err := fmt.Errorf("%w (%s): its writer was still writing; the events of what was read were published", errChanged, changed)
 		s, qerr := f.quarantine(ctx, c, rec, err, nil)
-		s.Events, s.Skipped = sum.Events, sum.Skipped
+		s.Events, s.Skipped, s.DuplicateRecords = sum.Events, sum.Skipped, sum.DuplicateRecords
 		return s, qerr
+	}
+	// Every event was acknowledged: the interchanges posted count as
+	// delivered from now on. Recorded before the file is archived, with
+	// this file's hash, so a retry or a crash before the archive re-posts
+	// them (same ids) rather than taking them for duplicates of themselves.
+	if il != nil && len(found.order) > 0 {
+		if err := f.recordInterchanges(il, found, resent, info.Name, hash); err != nil {
+			return Summary{}, fmt.Errorf("ledger: %w; the file is processed again (same event ids)", err)
+		}
+	}
+	if len(resent) > 0 {
+		rec.Reason = resentReason(found, resent)
 	}
 	to, err := c.Archive(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
 	rec.Outcome, rec.MovedTo, rec.Finished = OutcomeArchived, to, f.Now().UTC()
-	log.Info("file delivered", "records", nrec, "events", sum.Events, "skipped", sum.Skipped, "archived_to", to, "took", f.Now().Sub(start).Round(time.Millisecond))
+	log.Info("file delivered", "records", nrec, "events", sum.Events, "skipped", sum.Skipped, "not_posted_again", sum.DuplicateRecords,
+		"archived_to", to, "took", f.Now().Sub(start).Round(time.Millisecond))
+	f.notifyResent(ctx, found, resent, info.Name, hash)
 	f.Metrics.file(f.Name, OutcomeArchived)
 	sum.Files, sum.Archived = 1, 1
 	if f.Ledger != nil {
@@ -639,7 +739,10 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	return sum, nil
 }
 
-func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, size int64, parseErr, err error) {
+// validate reads the whole file once: it hashes it, counts its records and
+// stops at the first parse error; with ics set it also lists the
+// interchanges of the records read.
+func (f *Flow) validate(ctx context.Context, c FileClaim, ics *fileInterchanges) (hash string, n int, size int64, parseErr, err error) {
 	r, err := c.Open(ctx)
 	if err != nil {
 		return "", 0, 0, nil, fmt.Errorf("open %s: %w", c.Info().Path, err)
@@ -648,7 +751,7 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 	rr := f.Parser.NewReader(hr, c.Info().Name)
 	last := time.Now()
 	for {
-		_, rerr := rr.Read()
+		record, rerr := rr.Read()
 		if rerr == io.EOF {
 			break
 		}
@@ -662,6 +765,9 @@ func (f *Flow) validate(ctx context.Context, c FileClaim) (hash string, n int, s
 			// however the parser wrapped it.
 			parseErr = rerr
 			break
+		}
+		if ics != nil {
+			ics.add(record)
 		}
 		n++
 		if n%1024 == 0 {
@@ -798,4 +904,169 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 		}
 	}
 	return Summary{Files: 1, Quarantined: 1}, nil
+}
+
+// fileInterchanges lists the interchanges of one file, in file order.
+type fileInterchanges struct {
+	order []string // keys
+	byKey map[string]*fileInterchange
+	keyed int // records that belong to an interchange
+}
+
+// fileInterchange is one interchange of a file.
+type fileInterchange struct {
+	ic       Interchange
+	envelope map[string]string // of its first record
+	records  int
+	first    InterchangeRecord // set when it was delivered before
+}
+
+func (fi *fileInterchanges) add(rec Record) {
+	ic, ok := InterchangeOf(rec)
+	if !ok {
+		return
+	}
+	fi.keyed++
+	k := ic.Key()
+	if x := fi.byKey[k]; x != nil {
+		x.records++
+		return
+	}
+	fi.order = append(fi.order, k)
+	fi.byKey[k] = &fileInterchange{ic: ic, envelope: rec.Envelope, records: 1}
+}
+
+// interchangeLedger returns the ledger that remembers interchanges, or nil
+// when the check is off (or the ledger cannot, which is said once).
+func (f *Flow) interchangeLedger() InterchangeLedger {
+	if f.DuplicateInterchanges.Window <= 0 || f.Ledger == nil {
+		return nil
+	}
+	il, ok := f.Ledger.(InterchangeLedger)
+	if !ok && !f.icWarned {
+		f.icWarned = true
+		f.Logger.Warn("the ledger cannot remember EDI interchanges, so re-sent interchanges are not recognised (only identical files are)",
+			"ledger", fmt.Sprintf("%T", f.Ledger))
+	}
+	return il
+}
+
+// resent returns the interchanges of the file that were delivered within
+// the window by another file (content hash): a record made by this very
+// content is an earlier attempt at this file that was cut off before the
+// archive, and is posted again.
+func (f *Flow) resent(il InterchangeLedger, found *fileInterchanges, hash string) (map[string]*fileInterchange, error) {
+	prev, err := il.Interchanges(f.Name, found.order)
+	if err != nil {
+		return nil, err
+	}
+	since := f.Now().Add(-f.DuplicateInterchanges.Window)
+	out := map[string]*fileInterchange{}
+	for k, p := range prev {
+		x := found.byKey[k]
+		if x == nil || p.Hash == hash || !p.Delivered.After(since) {
+			continue
+		}
+		x.first = p
+		out[k] = x
+	}
+	return out, nil
+}
+
+// recordInterchanges records the interchanges of the file that were posted.
+func (f *Flow) recordInterchanges(il InterchangeLedger, found *fileInterchanges, resent map[string]*fileInterchange, file, hash string) error {
+	now := f.Now().UTC()
+	var recs []InterchangeRecord
+	for _, k := range found.order {
+		if resent[k] != nil {
+			continue
+		}
+		recs = append(recs, InterchangeRecord{Key: k, Name: found.byKey[k].ic.String(), File: file, Hash: hash, Delivered: now})
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := il.PutInterchanges(f.Name, recs); err != nil {
+		return err
+	}
+	// Forget interchanges outside the window, at most once a day (a ledger
+	// that cannot keeps them; they only take room).
+	if p, ok := il.(interchangePruner); ok && now.Sub(f.icPruned) >= 24*time.Hour {
+		f.icPruned = now
+		n, err := p.PruneInterchanges(f.Name, now.Add(-f.DuplicateInterchanges.Window))
+		if err != nil {
+			f.Logger.Warn("forgetting interchanges older than the window failed; tried again tomorrow", "err", err)
+		} else if n > 0 {
+			f.Logger.Info("forgot interchanges delivered before the window", "interchanges", n, "window", f.DuplicateInterchanges.Window)
+		}
+	}
+	return nil
+}
+
+// interchangePruner is implemented by interchange ledgers that can forget
+// deliveries older than a cutoff.
+type interchangePruner interface {
+	PruneInterchanges(flow string, cutoff time.Time) (int, error)
+}
+
+// resentFile archives a file whose interchanges were all delivered before.
+func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, found *fileInterchanges) (Summary, error) {
+	to, err := c.Archive(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	resent := found.byKey
+	rec.Outcome, rec.MovedTo, rec.Finished = OutcomeDuplicate, to, f.Now().UTC()
+	rec.Resent = found.keyed
+	rec.Reason = resentReason(found, resent)
+	f.Logger.Info("every interchange of the file was delivered before; nothing posted", "file", rec.File,
+		"interchanges", len(found.order), "records", found.keyed, "archived_to", to)
+	f.Metrics.file(f.Name, OutcomeDuplicate)
+	f.notifyResent(ctx, found, resent, rec.File, rec.Hash)
+	sum := Summary{Files: 1, Duplicates: 1, DuplicateRecords: found.keyed}
+	if err := f.Ledger.Put(rec); err != nil {
+		return sum, fmt.Errorf("ledger: %w", err)
+	}
+	return sum, nil
+}
+
+// resentReason says which interchanges were not posted again, and where
+// they were delivered first (the first three named).
+func resentReason(found *fileInterchanges, resent map[string]*fileInterchange) string {
+	var parts []string
+	n := 0
+	for _, k := range found.order {
+		d := resent[k]
+		if d == nil {
+			continue
+		}
+		n++
+		if len(parts) < 3 {
+			parts = append(parts, fmt.Sprintf("%s (delivered in %s at %s)", d.ic, d.first.File, d.first.Delivered.UTC().Format(time.RFC3339)))
+		}
+	}
+	more := ""
+	if n > len(parts) {
+		more = fmt.Sprintf(" and %d more", n-len(parts))
+	}
+	return fmt.Sprintf("%d of %d interchange(s) delivered before, not posted again: %s%s", n, len(found.order), strings.Join(parts, "; "), more)
+}
+
+// notifyResent hands each interchange not posted again to OnDuplicate.
+func (f *Flow) notifyResent(ctx context.Context, found *fileInterchanges, resent map[string]*fileInterchange, file, hash string) {
+	h := f.DuplicateInterchanges.OnDuplicate
+	if h == nil || len(resent) == 0 {
+		return
+	}
+	for _, k := range found.order {
+		d := resent[k]
+		if d == nil {
+			continue
+		}
+		err := h(ctx, DuplicateInterchange{Interchange: d.ic, Flow: f.Name, File: file, Hash: hash,
+			Records: d.records, Envelope: d.envelope, First: d.first})
+		if err != nil {
+			f.Logger.Error("handling a re-sent interchange failed (OnDuplicate); not retried", "file", file, "interchange", d.ic.String(), "err", err)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"legacybridge/bridges/bridgestest"
 	"legacybridge/bridges/local"
 	"legacybridge/internal/ledger"
+	"legacybridge/parsers/x12"
 )
 
 // lineParser yields one record per line; a line "BAD" is a parse error.
@@ -677,5 +678,369 @@ func TestFlowReadOnlyDrop(t *testing.T) {
 	// The only write attempted: the error folder for b.txt's report.
 	if want := []string{"mkdir error"}; !slices.Equal(writes, want) {
 		t.Errorf("writes attempted on the read-only drop: %q, want %q", writes, want)
+	}
+}
+
+// interchange returns an X12 interchange from ACMEPARTS to NORTHWIND with
+// control number ctrl and one 856 per shipment id, each segment followed by
+// "~" and eol (so the same interchange can be written with other bytes).
+func interchange(ctrl int, eol string, shipments ...string) string {
+	var b strings.Builder
+	seg := func(s string) { b.WriteString(s + "~" + eol) }
+	seg(fmt.Sprintf("ISA*00*          *00*          *ZZ*ACMEPARTS      *ZZ*NORTHWIND      *241202*0815*U*00401*%09d*0*P*>", ctrl))
+	seg(fmt.Sprintf("GS*SH*ACMEPARTS*NORTHWIND*20241202*0815*%d*X*004010", ctrl))
+	for i, id := range shipments {
+		st := fmt.Sprintf("%04d", i+1)
+		seg("ST*856*" + st)
+		seg("BSN*00*" + id + "*20241202*0815")
+		seg("SE*3*" + st)
+	}
+	seg(fmt.Sprintf("GE*%d*%d", len(shipments), ctrl))
+	seg(fmt.Sprintf("IEA*1*%09d", ctrl))
+	return b.String()
+}
+
+// shipmentMapper makes one event per 856, its subject the BSN02 shipment id.
+type shipmentMapper struct{}
+
+func (shipmentMapper) Map(r legacybridge.Record) ([]legacybridge.Event, error) {
+	for _, s := range r.Segments {
+		if s.Tag == "BSN" {
+			id := s.Element(2).Value()
+			d, _ := json.Marshal(map[string]string{"shipment": id})
+			return []legacybridge.Event{{Type: "com.example.shipment.v1", Subject: id, Data: d}}, nil
+		}
+	}
+	return nil, errors.New("no BSN")
+}
+
+// ediFlow is a flow of X12 files (*.edi) with the duplicate-interchange
+// check on (window 720h) and the clock at *now (nil: the real clock).
+func ediFlow(t *testing.T, dir string, em legacybridge.Emitter, led legacybridge.Ledger, now *time.Time, dups *[]legacybridge.DuplicateInterchange) *legacybridge.Flow {
+	t.Helper()
+	fs, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	f := &legacybridge.Flow{
+		Name: "asn", Topic: "events", DeadLetter: "events.dlt",
+		Files:  &bridges.Poller{FS: fs, Pattern: "*.edi", Logger: slog.New(slog.DiscardHandler)},
+		Parser: x12.Parser{}, Mappers: []legacybridge.Mapper{shipmentMapper{}},
+		Emitter: em, Ledger: led, PollInterval: 10 * time.Millisecond, BatchSize: 2,
+		Logger: slog.New(slog.DiscardHandler), RetryBackoff: time.Millisecond,
+		DuplicateInterchanges: legacybridge.DuplicateInterchanges{Window: 720 * time.Hour,
+			OnDuplicate: func(ctx context.Context, d legacybridge.DuplicateInterchange) error {
+				if dups != nil {
+					*dups = append(*dups, d)
+				}
+				return nil
+			}},
+	}
+	if now != nil { // a fixed clock: only for flows whose attempts do not fail (a retry waits for the clock)
+		f.Now = func() time.Time { return *now }
+	}
+	return f
+}
+
+func subjects(msgs []legacybridge.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, header(m, "ce_subject"))
+	}
+	return out
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func TestFlowResentInterchangeNotPostedAgain(t *testing.T) {
+	dir := t.TempDir()
+	led, err := ledger.Open(filepath.Join(dir, ".state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em := &memEmitter{}
+	now := time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)
+	var dups []legacybridge.DuplicateInterchange
+	run := func(name, body string) legacybridge.Summary {
+		t.Helper()
+		drop(t, dir, name, body)
+		s, err := ediFlow(t, dir, em, led, &now, &dups).RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := interchange(48213, "\n", "SH1", "SH2")
+	if s := run("ASN_1.edi", first); s.Archived != 1 || s.Events != 2 {
+		t.Fatalf("first file: %+v, want 2 events", s)
+	}
+
+	// The same interchange again under another name, with CRLF line ends:
+	// other content (hash), same sender, receiver and ISA13.
+	now = now.Add(time.Hour)
+	resent := interchange(48213, "\r\n", "SH1", "SH2")
+	s := run("ASN_1_resent.edi", resent)
+	if want := (legacybridge.Summary{Files: 1, Duplicates: 1, DuplicateRecords: 2}); s != want {
+		t.Fatalf("re-sent file: %+v, want %+v", s, want)
+	}
+	if got := subjects(em.topic("events")); !slices.Equal(got, []string{"SH1", "SH2"}) {
+		t.Fatalf("events = %q, want the first file's only", got)
+	}
+	if !slices.Contains(ls(t, dir), filepath.Join("archive", time.Now().UTC().Format("2006-01-02"), "ASN_1_resent.edi")) {
+		t.Errorf("the re-sent file is not archived: %q", ls(t, dir))
+	}
+	hist, err := led.History("asn", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hist[len(hist)-1]
+	if last.File != "ASN_1_resent.edi" || last.Outcome != legacybridge.OutcomeDuplicate || last.Resent != 2 ||
+		!strings.Contains(last.Reason, "x12 ZZ:ACMEPARTS→ZZ:NORTHWIND #000048213 (delivered in ASN_1.edi at 2024-12-02T09:00:00Z)") {
+		t.Errorf("ledger record of the re-sent file: %+v", last)
+	}
+	// The hook (for acknowledging it again) got the interchange once.
+	if len(dups) != 1 {
+		t.Fatalf("OnDuplicate called %d times, want 1: %+v", len(dups), dups)
+	}
+	d := dups[0]
+	wantIC := legacybridge.Interchange{Standard: "x12", SenderQualifier: "ZZ", Sender: "ACMEPARTS", ReceiverQualifier: "ZZ", Receiver: "NORTHWIND", Control: "000048213"}
+	if d.Interchange != wantIC || d.File != "ASN_1_resent.edi" || d.Hash != sha(resent) || d.Records != 2 ||
+		d.First.File != "ASN_1.edi" || d.First.Hash != sha(first) || !d.First.Delivered.Equal(now.Add(-time.Hour)) || d.Envelope["gs06"] != "48213" {
+		t.Errorf("OnDuplicate got %+v", d)
+	}
+
+	// One new and one old interchange in one file: only the new is posted,
+	// with the ids it would have had anyway.
+	now = now.Add(time.Hour)
+	mixed := interchange(48214, "\n", "SH3") + interchange(48213, "", "SH1", "SH2")
+	s = run("ASN_2.edi", mixed)
+	if want := (legacybridge.Summary{Files: 1, Archived: 1, Events: 1, DuplicateRecords: 2}); s != want {
+		t.Fatalf("mixed file: %+v, want %+v", s, want)
+	}
+	evs := em.topic("events")
+	if got := subjects(evs); !slices.Equal(got, []string{"SH1", "SH2", "SH3"}) {
+		t.Fatalf("events = %q, want SH3 added only", got)
+	}
+	if got, want := header(evs[2], "ce_id"), legacybridge.EventID("asn", sha(mixed), 0, 0); got != want {
+		t.Errorf("ce_id of the new interchange's event = %s, want %s", got, want)
+	}
+	hist, _ = led.History("asn", 0)
+	if last := hist[len(hist)-1]; last.Outcome != legacybridge.OutcomeArchived || last.Events != 1 || last.Resent != 2 ||
+		!strings.HasPrefix(last.Reason, "1 of 2 interchange(s) delivered before, not posted again: x12 ZZ:ACMEPARTS→ZZ:NORTHWIND #000048213") {
+		t.Errorf("ledger record of the mixed file: %+v", last)
+	}
+	// The new interchange was recorded by the mixed file.
+	now = now.Add(time.Hour)
+	if s := run("ASN_3.edi", interchange(48214, "\r\n", "SH3")); s.Duplicates != 1 || s.Events != 0 {
+		t.Fatalf("the mixed file's new interchange sent again: %+v, want a duplicate", s)
+	}
+	if len(dups) != 3 || dups[1].First.File != "ASN_1.edi" || dups[2].First.File != "ASN_2.edi" {
+		t.Errorf("OnDuplicate calls: %+v", dups)
+	}
+	// Another receiver with the same control number is another interchange.
+	other := strings.Replace(interchange(48213, "\n", "SH9"), "*ZZ*NORTHWIND      *", "*ZZ*SOUTHWIND      *", 1)
+	if s := run("ASN_4.edi", other); s.Archived != 1 || s.Events != 1 {
+		t.Fatalf("same ISA13 to another receiver: %+v, want it posted", s)
+	}
+}
+
+func TestFlowResentInterchangeWindow(t *testing.T) {
+	dir := t.TempDir()
+	led, err := ledger.Open(filepath.Join(dir, ".state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em := &memEmitter{}
+	start := time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)
+	now := start
+	run := func(name, body string) legacybridge.Summary {
+		t.Helper()
+		drop(t, dir, name, body)
+		s, err := ediFlow(t, dir, em, led, &now, nil).RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	run("a.edi", interchange(7, "\n", "SH1"))
+	// Just inside the 720h window: not posted.
+	now = start.Add(720*time.Hour - time.Second)
+	if s := run("b.edi", interchange(7, "\r\n", "SH1")); s.Duplicates != 1 || s.Events != 0 {
+		t.Fatalf("inside the window: %+v, want a duplicate", s)
+	}
+	// At the end of the window (counted from the delivery, not from the
+	// skipped re-send): posted again.
+	now = start.Add(720 * time.Hour)
+	if s := run("c.edi", interchange(7, "", "SH1")); s.Archived != 1 || s.Events != 1 {
+		t.Fatalf("after the window: %+v, want it posted again", s)
+	}
+	// ...which starts a new window.
+	now = now.Add(time.Hour)
+	if s := run("d.edi", interchange(7, "\n\n", "SH1")); s.Duplicates != 1 {
+		t.Fatalf("an hour after the second delivery: %+v, want a duplicate", s)
+	}
+	if got := subjects(em.topic("events")); !slices.Equal(got, []string{"SH1", "SH1"}) {
+		t.Fatalf("events = %q", got)
+	}
+	// Window 0 turns the check off: nothing is looked up or recorded.
+	f := ediFlow(t, dir, em, led, &now, nil)
+	f.DuplicateInterchanges.Window = 0
+	drop(t, dir, "e.edi", interchange(7, "\r\n\r\n", "SH1"))
+	if s, err := f.RunOnce(context.Background()); err != nil || s.Archived != 1 || s.Events != 1 {
+		t.Fatalf("check off: %+v, %v; want it posted", s, err)
+	}
+	// Allow posts it again (and records the new delivery).
+	f = ediFlow(t, dir, em, led, &now, nil)
+	f.DuplicateInterchanges.Allow = true
+	drop(t, dir, "f.edi", interchange(7, " \n", "SH1"))
+	if s, err := f.RunOnce(context.Background()); err != nil || s.Archived != 1 || s.Events != 1 || s.DuplicateRecords != 0 {
+		t.Fatalf("allow: %+v, %v; want it posted", s, err)
+	}
+}
+
+// flakyInterchanges fails PutInterchanges while fail is set.
+type flakyInterchanges struct {
+	*ledger.Ledger
+	fail atomic.Bool
+}
+
+func (l *flakyInterchanges) PutInterchanges(flow string, recs []legacybridge.InterchangeRecord) error {
+	if l.fail.Load() {
+		return errors.New("disk full")
+	}
+	return l.Ledger.PutInterchanges(flow, recs)
+}
+
+// archiveFails makes the claims of a source fail to archive while fail is set.
+type archiveFails struct {
+	legacybridge.FileSource
+	fail *atomic.Bool
+}
+
+type failingArchive struct {
+	legacybridge.FileClaim
+	fail *atomic.Bool
+}
+
+func (a archiveFails) Poll(ctx context.Context) ([]legacybridge.FileClaim, error) {
+	cs, err := a.FileSource.Poll(ctx)
+	for i, c := range cs {
+		cs[i] = failingArchive{c, a.fail}
+	}
+	return cs, err
+}
+
+func (c failingArchive) Archive(ctx context.Context) (string, error) {
+	if c.fail.Load() {
+		return "", errors.New("rename: connection reset")
+	}
+	return c.FileClaim.Archive(ctx)
+}
+
+func TestFlowResentInterchangeCrashSafety(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, ".state")
+	led, err := ledger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := interchange(99, "\n", "SH1", "SH2", "SH3")
+	drop(t, dir, "a.edi", body)
+
+	// Run 1: every event is acknowledged, then recording the interchange
+	// fails (the process dies there, say): the file stays claimed.
+	flaky := &flakyInterchanges{Ledger: led}
+	flaky.fail.Store(true)
+	em1 := &memEmitter{}
+	if _, err := ediFlow(t, dir, em1, flaky, nil, nil).RunOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("run 1: %v, want the ledger error", err)
+	}
+	if got := subjects(em1.topic("events")); len(got) < 3 {
+		t.Fatalf("run 1 emitted %q, want every event before the recording", got)
+	}
+	led.Close()
+
+	// Run 2, a restart: the file is redone with the same ids, not taken
+	// for a duplicate.
+	led, err = ledger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em2 := &memEmitter{}
+	s, err := ediFlow(t, dir, em2, led, nil, nil).RunOnce(context.Background())
+	if err != nil || s.Archived != 1 || s.Events != 3 {
+		t.Fatalf("run 2: %+v, %v; want the file delivered again", s, err)
+	}
+	first, second := em1.topic("events")[:3], em2.topic("events")
+	for i := range first {
+		if a, b := header(first[i], "ce_id"), header(second[i], "ce_id"); a != b || a == "" {
+			t.Errorf("event %d: ce_id %q then %q; redelivery must keep ids", i, a, b)
+		}
+	}
+
+	// Recorded, but archiving fails (then the process dies): the file is
+	// redone, its own record does not make it a duplicate of itself.
+	drop(t, dir, "b.edi", interchange(100, "\n", "SH4"))
+	var fail atomic.Bool
+	fail.Store(true)
+	em3 := &memEmitter{}
+	f := ediFlow(t, dir, em3, led, nil, nil)
+	f.Files = archiveFails{f.Files, &fail}
+	if _, err := f.RunOnce(context.Background()); err == nil {
+		t.Fatal("run 3: archive failures not reported")
+	}
+	em4 := &memEmitter{}
+	if s, err := ediFlow(t, dir, em4, led, nil, nil).RunOnce(context.Background()); err != nil || s.Archived != 1 || s.Events != 1 {
+		t.Fatalf("run 4: %+v, %v; want b.edi posted again", s, err)
+	}
+	if a, b := header(em3.topic("events")[0], "ce_id"), header(em4.topic("events")[0], "ce_id"); a != b {
+		t.Errorf("ce_id %q then %q", a, b)
+	}
+	// And a re-send afterwards is a duplicate.
+	if s, err := ediFlow(t, dir, &memEmitter{}, led, nil, nil).RunOnce(context.Background()); err != nil || s.Files != 0 {
+		t.Fatalf("nothing left: %+v, %v", s, err)
+	}
+	drop(t, dir, "b2.edi", interchange(100, "\r\n", "SH4"))
+	if s, err := ediFlow(t, dir, &memEmitter{}, led, nil, nil).RunOnce(context.Background()); err != nil || s.Duplicates != 1 {
+		t.Fatalf("re-send after recovery: %+v, %v; want a duplicate", s, err)
+	}
+}
+
+func TestInterchangeOf(t *testing.T) {
+	tests := []struct {
+		rec    legacybridge.Record
+		want   legacybridge.Interchange
+		wantOK bool
+	}{
+		{legacybridge.Record{Format: "x12", Envelope: map[string]string{"isa05": "ZZ", "isa06": "ACMEPARTS      ", "isa07": "01", "isa08": "NORTHWIND", "isa13": "000048213"}},
+			legacybridge.Interchange{Standard: "x12", SenderQualifier: "ZZ", Sender: "ACMEPARTS", ReceiverQualifier: "01", Receiver: "NORTHWIND", Control: "000048213"}, true},
+		{legacybridge.Record{Format: "edifact", Envelope: map[string]string{"unb02": "005435656", "unb02_2": "1", "unb03": "006415160", "unb03_2": "1", "unb05": "00000000000778"}},
+			legacybridge.Interchange{Standard: "edifact", SenderQualifier: "1", Sender: "005435656", ReceiverQualifier: "1", Receiver: "006415160", Control: "00000000000778"}, true},
+		{legacybridge.Record{Format: "edifact", Envelope: map[string]string{"unb02": "S", "unb03": "R"}}, legacybridge.Interchange{}, false},
+		{legacybridge.Record{Format: "fixedwidth", Envelope: map[string]string{"isa06": "S", "isa08": "R", "isa13": "1"}}, legacybridge.Interchange{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := legacybridge.InterchangeOf(tt.rec)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("InterchangeOf(%v) = %+v, %v; want %+v, %v", tt.rec.Envelope, got, ok, tt.want, tt.wantOK)
+		}
+	}
+	ic := tests[1].want
+	if got, want := ic.String(), "edifact 1:005435656→1:006415160 #00000000000778"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	// Keys of interchanges whose fields differ only in where a value is
+	// split never collide.
+	a := legacybridge.Interchange{Standard: "x12", Sender: "A B", Receiver: "C", Control: "1"}
+	b := legacybridge.Interchange{Standard: "x12", Sender: "A", ReceiverQualifier: "B", Receiver: "C", Control: "1"}
+	if a.Key() == b.Key() {
+		t.Errorf("keys collide: %q", a.Key())
 	}
 }

@@ -183,3 +183,58 @@ type Emitter interface {
 
 // AckFunc reports a batch's fate exactly once (nil = delivered).
 type AckFunc func(ctx context.Context, err error) error
+
+// Interchange identifies an EDI interchange the way its sender does: the
+// sender and receiver (with their qualifiers) and the control number, ISA13
+// in X12 (ISA05/06 sender, ISA07/08 receiver) and UNB 0020 in EDIFACT (UNB
+// S002 sender, S003 recipient). A partner that re-sends an interchange sends
+// the same values again.
+type Interchange struct {
+	Standard          string `json:"standard"` // "x12" or "edifact"
+	SenderQualifier   string `json:"sender_qualifier,omitempty"`
+	Sender            string `json:"sender"`
+	ReceiverQualifier string `json:"receiver_qualifier,omitempty"`
+	Receiver          string `json:"receiver"`
+	Control           string `json:"control"`
+}
+
+// InterchangeOf returns the interchange a record belongs to, from its
+// envelope (keys isa05..isa08, isa13 for X12; unb02, unb02_2, unb03,
+// unb03_2, unb05 for EDIFACT). It reports false for records of other formats
+// and for envelopes without a sender, receiver or control number.
+func InterchangeOf(rec Record) (Interchange, bool) {
+	e := rec.Envelope
+	get := func(k string) string { return strings.TrimSpace(e[k]) }
+	var ic Interchange
+	switch rec.Format {
+	case "x12":
+		ic = Interchange{Standard: "x12", SenderQualifier: get("isa05"), Sender: get("isa06"),
+			ReceiverQualifier: get("isa07"), Receiver: get("isa08"), Control: get("isa13")}
+	case "edifact":
+		ic = Interchange{Standard: "edifact", SenderQualifier: get("unb02_2"), Sender: get("unb02"),
+			ReceiverQualifier: get("unb03_2"), Receiver: get("unb03"), Control: get("unb05")}
+	default:
+		return Interchange{}, false
+	}
+	if ic.Sender == "" || ic.Receiver == "" || ic.Control == "" {
+		return Interchange{}, false
+	}
+	return ic, true
+}
+
+// Key is the interchange's identity as one string (fields joined by NUL,
+// so no value can be confused with a separator); the ledger stores it.
+func (ic Interchange) Key() string {
+	return strings.Join([]string{ic.Standard, ic.SenderQualifier, ic.Sender, ic.ReceiverQualifier, ic.Receiver, ic.Control}, "\x00")
+}
+
+// String is the readable form used in logs: "x12 ZZ:ACMEPARTS→ZZ:NORTHWIND #000048213".
+func (ic Interchange) String() string {
+	party := func(q, id string) string {
+		if q == "" {
+			return id
+		}
+		return q + ":" + id
+	}
+	return ic.Standard + " " + party(ic.SenderQualifier, ic.Sender) + "→" + party(ic.ReceiverQualifier, ic.Receiver) + " #" + ic.Control
+}

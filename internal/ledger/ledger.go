@@ -183,3 +183,113 @@ func (m *Marks) Put(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+var _ legacybridge.InterchangeLedger = (*Ledger)(nil)
+
+// interchangesBucket holds a flow's delivered EDI interchanges: key
+// (legacybridge.Interchange.Key) → InterchangeRecord as JSON.
+var interchangesBucket = []byte("interchanges")
+
+// Interchanges returns the delivery records of those keys that have one.
+func (l *Ledger) Interchanges(flow string, keys []string) (map[string]legacybridge.InterchangeRecord, error) {
+	out := map[string]legacybridge.InterchangeRecord{}
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket(flow))
+		if b == nil {
+			return nil
+		}
+		ib := b.Bucket(interchangesBucket)
+		if ib == nil {
+			return nil
+		}
+		for _, k := range keys {
+			v := ib.Get([]byte(k))
+			if v == nil {
+				continue
+			}
+			var r legacybridge.InterchangeRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("interchange %q: %w", k, err)
+			}
+			out[k] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: interchanges of flow %s: %w", flow, err)
+	}
+	return out, nil
+}
+
+// PutInterchanges records deliveries in one transaction; a key recorded
+// before is overwritten.
+func (l *Ledger) PutInterchanges(flow string, recs []legacybridge.InterchangeRecord) error {
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucket(flow))
+		if err != nil {
+			return err
+		}
+		ib, err := b.CreateBucketIfNotExists(interchangesBucket)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.Key == "" {
+				return fmt.Errorf("interchange of file %s has no key", r.File)
+			}
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := ib.Put([]byte(r.Key), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: record interchanges of flow %s: %w", flow, err)
+	}
+	return nil
+}
+
+// PruneInterchanges forgets a flow's interchanges delivered before cutoff
+// (they are outside any window that ends after it) and reports how many.
+func (l *Ledger) PruneInterchanges(flow string, cutoff time.Time) (int, error) {
+	n := 0
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket(flow))
+		if b == nil {
+			return nil
+		}
+		ib := b.Bucket(interchangesBucket)
+		if ib == nil {
+			return nil
+		}
+		var old [][]byte
+		err := ib.ForEach(func(k, v []byte) error {
+			var r legacybridge.InterchangeRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("interchange %q: %w", k, err)
+			}
+			if r.Delivered.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := ib.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: prune interchanges of flow %s: %w", flow, err)
+	}
+	return n, nil
+}
