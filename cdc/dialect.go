@@ -212,10 +212,17 @@ func checkDefs(j Name, tables []TableDef) error {
 	if len(tables) == 0 {
 		return errors.New("cdc: no tables to capture")
 	}
+	seen := map[string]Name{}
 	for _, t := range tables {
 		if _, err := ParseName(t.Name.String()); err != nil {
 			return fmt.Errorf("cdc: %w", err)
 		}
+		// The journal's table column holds the record type (the name
+		// without schema): two tables of that name would share it.
+		if o, ok := seen[t.Name.Type()]; ok {
+			return fmt.Errorf("cdc: tables %s and %s would share journal %s under one name %s; capture them into separate journals (one capture each)", o, t.Name, j, t.Name.Type())
+		}
+		seen[t.Name.Type()] = t.Name
 		if len(t.Key) == 0 {
 			return fmt.Errorf("cdc: table %s: no key columns", t.Name)
 		}

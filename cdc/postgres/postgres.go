@@ -183,6 +183,11 @@ func triggerName(j cdc.Name) string { return `"lb_capture_` + lower(j.Object) + 
 // digits exact, timestamps ISO 8601, bytea as \x hex) and the
 // transaction id, and a row trigger per table that passes the record type
 // and key columns as arguments. Columns of TableDef are not needed.
+//
+// The function keeps the search_path of the session that installs it
+// (SET search_path FROM CURRENT): an unqualified journal is created in
+// that session's current schema, and the trigger must write there
+// whatever the search_path of the ERP session whose DML fires it.
 func (d Dialect) JournalDDL(j cdc.Name, tables []cdc.TableDef) ([]string, error) {
 	jt := j.Quoted(d)
 	q := d.Quote
@@ -197,7 +202,7 @@ func (d Dialect) JournalDDL(j cdc.Name, tables []cdc.TableDef) ([]string, error)
 			"  " + q(cdc.JournalTxID) + " text,\n" +
 			"  " + q(cdc.JournalChangedAt) + " timestamptz NOT NULL\n)",
 		"CREATE INDEX IF NOT EXISTS " + q(j.Object+"_table_seq") + " ON " + jt + " (" + q(cdc.JournalTable) + ", " + q(cdc.JournalSeq) + ")",
-		"CREATE OR REPLACE FUNCTION " + captureFunc(j) + "() RETURNS trigger LANGUAGE plpgsql AS $lb$\n" +
+		"CREATE OR REPLACE FUNCTION " + captureFunc(j) + "() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $lb$\n" +
 			"DECLARE\n" +
 			"  img_old jsonb;\n" +
 			"  img_new jsonb;\n" +
