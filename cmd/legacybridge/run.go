@@ -333,6 +333,7 @@ func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led 
 		Name: fc.Name, EventSource: fc.EventSource, Topic: fc.Topic, DeadLetter: fc.DeadLetterTopic,
 		Files: poller, Parser: p, Mappers: mappers, Emitter: em, Ledger: led,
 		PollInterval: time.Duration(d.PollInterval), BatchSize: fc.BatchSize, Logger: log, Metrics: m,
+		DuplicateInterchanges: legacybridge.DuplicateInterchanges{Window: time.Duration(fc.DuplicateInterchanges.Window), Allow: fc.DuplicateInterchanges.Action == "allow"},
 	}
 	if err := f.Validate(); err != nil {
 		closeFS()

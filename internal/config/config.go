@@ -119,6 +119,20 @@ type Flow struct {
 	EventSource string `yaml:"event_source"`
 	// BatchSize is the number of messages per emit. Default 500.
 	BatchSize int `yaml:"batch_size"`
+	// DuplicateInterchanges: an EDI interchange (sender, receiver and
+	// ISA13 / UNB 0020) delivered before within the window.
+	DuplicateInterchanges DuplicateInterchanges `yaml:"duplicate_interchanges"`
+}
+
+// DuplicateInterchanges says what happens to a re-sent EDI interchange.
+type DuplicateInterchanges struct {
+	// Window is how long after its delivery an interchange is remembered.
+	// Default 720h (30 days).
+	Window Duration `yaml:"window"`
+	// Action is "skip" (default: not posted again; logged, and the file is
+	// archived as a duplicate when it holds nothing else) or "allow"
+	// (posted again, logged at WARN).
+	Action string `yaml:"action"`
 }
 
 // Source is where files come from; exactly one transport is set.
@@ -616,6 +630,12 @@ func (c *Config) defaults() {
 		if f.Unmapped == "" {
 			f.Unmapped = "generic"
 		}
+		if f.DuplicateInterchanges.Window == 0 {
+			f.DuplicateInterchanges.Window = Duration(720 * time.Hour)
+		}
+		if f.DuplicateInterchanges.Action == "" {
+			f.DuplicateInterchanges.Action = "skip"
+		}
 	}
 }
 
@@ -852,6 +872,12 @@ func (c *Config) Validate() error {
 		}
 		if f.BatchSize < 0 {
 			add("%s: batch_size must not be negative", where)
+		}
+		if f.DuplicateInterchanges.Window < 0 {
+			add("%s: duplicate_interchanges: window must not be negative (use action: allow to post re-sent interchanges again)", where)
+		}
+		if a := f.DuplicateInterchanges.Action; a != "skip" && a != "allow" {
+			add("%s: duplicate_interchanges: action %q is not one of skip, allow", where, a)
 		}
 		if f.DeadLetterTopic == "" {
 			add("%s: dead_letter_topic is required", where)
