@@ -50,6 +50,10 @@ type Dialect interface {
 	DropJournalDDL(j Name, tables []TableDef) ([]string, error)
 	// Classify says whether err is worth retrying, and what to do next.
 	Classify(err error) ErrorClass
+	// UniqueKeys lists the column sets of table n's primary key and of
+	// its unique indexes (constraints) that are enforced on plain columns
+	// for every row (no partial or expression indexes).
+	UniqueKeys(ctx context.Context, db *sql.DB, n Name) ([][]string, error)
 }
 
 // Horizon is one reading of the database's transaction state, taken

@@ -31,6 +31,9 @@ func (fakeDialect) Classify(error) ErrorClass                         { return E
 func (fakeDialect) JournalDDL(Name, []TableDef) ([]string, error)     { return nil, nil }
 func (fakeDialect) DropJournalDDL(Name, []TableDef) ([]string, error) { return nil, nil }
 func (fakeDialect) Horizon(context.Context, *sql.DB) (Horizon, error) { return Horizon{}, nil }
+func (fakeDialect) UniqueKeys(context.Context, *sql.DB, Name) ([][]string, error) {
+	return nil, nil
+}
 func (fakeDialect) BeginSnapshot(context.Context, *sql.DB) (*sql.Tx, error) {
 	return nil, nil
 }

@@ -115,7 +115,10 @@ func (t *table) discover(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err != nil {
 		return err
 	}
-	return t.configure(d, all)
+	if err := t.configure(d, all); err != nil {
+		return err
+	}
+	return CheckKey(ctx, db, d, t.name, t.cfg.Key)
 }
 
 // configure checks the config against the table's columns and prepares

@@ -441,3 +441,64 @@ func (Dialect) Classify(err error) cdc.ErrorClass {
 	}
 	return c
 }
+
+// UniqueKeysSQL returns the query (and its bind values) that lists the
+// enabled primary key and unique constraints (ALL_CONSTRAINTS,
+// ALL_CONS_COLUMNS) and the unique indexes (ALL_INDEXES,
+// ALL_IND_COLUMNS) of table n, one row per column: kind and name of the
+// key, column name. A table without schema is looked up in the session's
+// current schema, as the capture's queries resolve it.
+func UniqueKeysSQL(n cdc.Name) (string, []any) {
+	table := strings.ToUpper(n.Object)
+	owner := "SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')"
+	var args []any
+	bind := func(v string) string {
+		args = append(args, v)
+		return ":" + strconv.Itoa(len(args))
+	}
+	o1 := owner
+	if n.Schema != "" {
+		o1 = bind(strings.ToUpper(n.Schema))
+	}
+	t1 := bind(table)
+	q := "SELECT 'C' AS KIND, c.CONSTRAINT_NAME AS KEY_NAME, cc.COLUMN_NAME, cc.POSITION\n" +
+		"FROM ALL_CONSTRAINTS c JOIN ALL_CONS_COLUMNS cc\n" +
+		"  ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND cc.TABLE_NAME = c.TABLE_NAME\n" +
+		"WHERE c.OWNER = " + o1 + " AND c.TABLE_NAME = " + t1 + " AND c.CONSTRAINT_TYPE IN ('P', 'U') AND c.STATUS = 'ENABLED'\n" +
+		"UNION ALL\n" +
+		"SELECT 'I', i.INDEX_NAME, ic.COLUMN_NAME, ic.COLUMN_POSITION\n" +
+		"FROM ALL_INDEXES i JOIN ALL_IND_COLUMNS ic ON ic.INDEX_OWNER = i.OWNER AND ic.INDEX_NAME = i.INDEX_NAME\n"
+	o2 := owner
+	if n.Schema != "" {
+		o2 = bind(strings.ToUpper(n.Schema))
+	}
+	t2 := bind(table)
+	q += "WHERE i.TABLE_OWNER = " + o2 + " AND i.TABLE_NAME = " + t2 + " AND i.UNIQUENESS = 'UNIQUE' AND i.INDEX_TYPE NOT LIKE 'FUNCTION-BASED%' AND i.STATUS IN ('VALID', 'N/A')\n" +
+		"ORDER BY 1, 2, 4"
+	return q, args
+}
+
+// UniqueKeys runs UniqueKeysSQL.
+func (Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]string, error) {
+	q, args := UniqueKeysSQL(n)
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	last := ""
+	for rows.Next() {
+		var kind, name, col string
+		var pos int64
+		if err := rows.Scan(&kind, &name, &col, &pos); err != nil {
+			return nil, err
+		}
+		if kind+"."+name != last || len(out) == 0 {
+			out = append(out, nil)
+			last = kind + "." + name
+		}
+		out[len(out)-1] = append(out[len(out)-1], col)
+	}
+	return out, rows.Err()
+}

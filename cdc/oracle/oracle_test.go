@@ -316,3 +316,15 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestUniqueKeysSQL pins the query that checks a capture's key against
+// the table's primary key, unique constraints and unique indexes.
+func TestUniqueKeysSQL(t *testing.T) {
+	var b strings.Builder
+	for _, n := range []cdc.Name{{Schema: "INV", Object: "mtl_material_transactions"}, {Object: "WIP_ENTITIES"}} {
+		q, args := oracle.UniqueKeysSQL(n)
+		fmt.Fprintf(&b, "-- unique keys of %s (binds %q)\n%s;\n\n", n, args, q)
+		checkBinds(t, cdc.Statement{SQL: q, Args: len(args)})
+	}
+	golden(t, "uniquekeys.sql", b.String())
+}

@@ -71,3 +71,22 @@ func TestInstallRefusesOneNameInTwoSchemas(t *testing.T) {
 		t.Fatalf("two tables of different names: %v", err)
 	}
 }
+
+// The INCLUDE columns of a unique index are not part of its key.
+func TestUniqueKeysLeaveOutIncludedColumns(t *testing.T) {
+	e := cdctest.Postgres()
+	db := e.Open(t)
+	e.Exec(t, db, "CREATE TABLE T (A int NOT NULL, B int NOT NULL, C int)")
+	e.Exec(t, db, "CREATE UNIQUE INDEX T_A ON T (A) INCLUDE (B)")
+	e.Exec(t, db, "CREATE UNIQUE INDEX T_C ON T ((C + 1))")
+	got, err := postgres.Dialect{}.UniqueKeys(context.Background(), db, cdc.Name{Object: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"a"}}, got); diff != "" {
+		t.Errorf("unique keys (-want +got):\n%s", diff)
+	}
+	if err := cdc.CheckKey(context.Background(), db, postgres.Dialect{}, cdc.Name{Object: "T"}, []string{"B"}); err == nil {
+		t.Error("key (B), only included in a unique index, was accepted")
+	}
+}

@@ -273,3 +273,34 @@ func (Dialect) Classify(err error) cdc.ErrorClass {
 	}
 	return cdc.ErrorClass{Kind: cdc.ErrOther}
 }
+
+// uniqueKeysSQL lists the key columns (not INCLUDE columns) of the valid,
+// non-partial unique indexes on plain columns of table $1 (a primary key
+// is one of them), resolved like the capture's own queries.
+const uniqueKeysSQL = "SELECT i.indexrelid::text, a.attname FROM pg_index i" +
+	" JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])" +
+	" WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL" +
+	" ORDER BY i.indexrelid, a.attnum"
+
+// UniqueKeys reads the primary key and unique indexes from pg_index.
+func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]string, error) {
+	rows, err := db.QueryContext(ctx, uniqueKeysSQL, n.Quoted(d))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	last := ""
+	for rows.Next() {
+		var idx, col string
+		if err := rows.Scan(&idx, &col); err != nil {
+			return nil, err
+		}
+		if idx != last || len(out) == 0 {
+			out = append(out, nil)
+			last = idx
+		}
+		out[len(out)-1] = append(out[len(out)-1], col)
+	}
+	return out, rows.Err()
+}

@@ -305,3 +305,126 @@ func (Dialect) Classify(err error) cdc.ErrorClass {
 	}
 	return cdc.ErrorClass{Kind: cdc.ErrOther}
 }
+
+// UniqueKeys reads the primary key (pragma table_info, which also names
+// an INTEGER PRIMARY KEY, a rowid alias without an index) and the unique
+// indexes that are not partial (pragma index_list, index_info; an
+// expression column makes an index unusable).
+func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]string, error) {
+	prefix := ""
+	if n.Schema != "" {
+		prefix = d.Quote(n.Schema) + "."
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out [][]string
+	pk := map[int]string{}
+	err = eachRow(ctx, conn, "PRAGMA "+prefix+"table_info("+d.Quote(n.Object)+")", func(vals []any) error {
+		if len(vals) < 6 {
+			return fmt.Errorf("pragma table_info: %d columns", len(vals))
+		}
+		if seq := asInt(vals[5]); seq > 0 {
+			pk[seq] = asText(vals[1])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(pk) > 0 {
+		cols := make([]string, 0, len(pk))
+		for i := 1; i <= len(pk); i++ {
+			cols = append(cols, pk[i])
+		}
+		out = append(out, cols)
+	}
+	var idx []string
+	err = eachRow(ctx, conn, "PRAGMA "+prefix+"index_list("+d.Quote(n.Object)+")", func(vals []any) error {
+		if len(vals) < 5 {
+			return fmt.Errorf("pragma index_list: %d columns", len(vals))
+		}
+		if asInt(vals[2]) == 1 && asInt(vals[4]) == 0 {
+			idx = append(idx, asText(vals[1]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range idx {
+		var cols []string
+		expr := false
+		err := eachRow(ctx, conn, "PRAGMA "+prefix+"index_info("+d.Quote(name)+")", func(vals []any) error {
+			if len(vals) < 3 {
+				return fmt.Errorf("pragma index_info: %d columns", len(vals))
+			}
+			if vals[2] == nil {
+				expr = true
+			}
+			cols = append(cols, asText(vals[2]))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !expr && len(cols) > 0 {
+			out = append(out, cols)
+		}
+	}
+	return out, nil
+}
+
+func eachRow(ctx context.Context, conn *sql.Conn, q string, f func([]any) error) error {
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := f(vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func asInt(v any) int {
+	switch x := v.(type) {
+	case int64:
+		return int(x)
+	case int:
+		return x
+	case string:
+		n, _ := strconv.Atoi(x)
+		return n
+	case []byte:
+		n, _ := strconv.Atoi(string(x))
+		return n
+	}
+	return 0
+}
+
+func asText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}

@@ -492,6 +492,11 @@ func cmdCDCInstall(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if def.Columns, err = cdc.Columns(ctx, db, d, n); err != nil {
 				return fmt.Errorf("columns of %s: %w", n, err)
 			}
+			if !*uninstall {
+				if err := cdc.CheckKey(ctx, db, d, n, t.Key); err != nil {
+					return fmt.Errorf("capture %s: %w", p.Name, err)
+				}
+			}
 		}
 		defs = append(defs, def)
 	}

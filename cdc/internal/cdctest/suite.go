@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,50 @@ func Run(t *testing.T, e Env) {
 	t.Run("JournalRestartMidSnapshot", func(t *testing.T) { testRestartMidSnapshot(t, e, JournalItems()) })
 	t.Run("JournalRestartBeforeStored", func(t *testing.T) { testRestartBeforeStored(t, e, JournalItems()) })
 	t.Run("JournalResnapshot", func(t *testing.T) { testResnapshot(t, e, JournalItems()) })
+	t.Run("KeyMustBeUnique", func(t *testing.T) { testKeyMustBeUnique(t, e) })
+}
+
+// testKeyMustBeUnique: a configured key that is not the primary key or a
+// unique index (or a superset of one) is refused at start, naming the
+// table and the columns.
+func testKeyMustBeUnique(t *testing.T, e Env) {
+	db := e.Open(t)
+	e.Exec(t, db, fmt.Sprintf("CREATE TABLE NOKEY (ID %s NOT NULL, NAME %s, LAST_UPDATE_DATE %s NOT NULL)", e.Int, e.Text, e.Time))
+	e.Exec(t, db, fmt.Sprintf("CREATE TABLE LINES (HEADER_ID %s NOT NULL, LINE_NO %s NOT NULL, NOTE %s, LAST_UPDATE_DATE %s NOT NULL)", e.Int, e.Int, e.Text, e.Time))
+	e.Exec(t, db, "CREATE UNIQUE INDEX LINES_UK ON LINES (HEADER_ID, LINE_NO)")
+	e.Exec(t, db, "CREATE INDEX LINES_NOTE ON LINES (NOTE)")
+	e.Exec(t, db, "CREATE UNIQUE INDEX LINES_PARTIAL ON LINES (NOTE) WHERE NOTE IS NOT NULL")
+	for _, tc := range []struct {
+		table string
+		key   []string
+		want  string // "" = accepted
+	}{
+		{"NOKEY", []string{"ID"}, "table NOKEY: key (ID) is not unique: the table has no primary key and no unique index"},
+		{"LINES", []string{"HEADER_ID"}, "table LINES: key (HEADER_ID) is not unique: its primary key and unique indexes are on (HEADER_ID, LINE_NO)"},
+		{"LINES", []string{"NOTE"}, "table LINES: key (NOTE) is not unique"},
+		{"LINES", []string{"line_no", "header_id"}, ""},
+		{"LINES", []string{"HEADER_ID", "LINE_NO", "NOTE"}, ""},
+		{"ITEMS", []string{"ID"}, ""},
+	} {
+		if tc.table == "ITEMS" {
+			e.CreateItems(t, db)
+		}
+		store, _ := NewStore(t)
+		src := e.SourceWith(t, cdc.Config{DB: db, Store: store, Tables: []cdc.Table{{Name: tc.table, Key: tc.key, ChangeColumn: "LAST_UPDATE_DATE"}}})
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		_, ack, err := src.Read(ctx)
+		cancel()
+		if ack != nil && err == nil {
+			ack(context.Background(), nil)
+		}
+		src.Close()
+		switch {
+		case tc.want == "" && err != nil && ctx.Err() == nil:
+			t.Errorf("%s key %v: %v, want accepted", tc.table, tc.key, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s key %v: error %v, want one containing %q", tc.table, tc.key, err, tc.want)
+		}
+	}
 }
 
 func isSnapshotDone(n int) func([]cdc.Change) bool {

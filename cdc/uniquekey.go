@@ -1,0 +1,55 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// CheckKey checks that key, the configured key columns of table n, tell
+// its rows apart: they must include every column of the table's primary
+// key or of one of its unique indexes (constraints). A key that is not
+// unique gives different rows the same change key and event id, and key
+// reconciliation takes a row for present while another row of that key
+// is deleted, so it is refused.
+func CheckKey(ctx context.Context, db *sql.DB, d Dialect, n Name, key []string) error {
+	uks, err := d.UniqueKeys(ctx, db, n)
+	if err != nil {
+		return wrapErr(d, "discover", n.String(), err)
+	}
+	return checkKeyAgainst(n, key, uks)
+}
+
+func checkKeyAgainst(n Name, key []string, uks [][]string) error {
+	have := map[string]bool{}
+	for _, k := range key {
+		have[columnName(k)] = true
+	}
+	var list []string
+	for _, uk := range uks {
+		ok := len(uk) > 0
+		cols := make([]string, len(uk))
+		for i, c := range uk {
+			cols[i] = columnName(c)
+			ok = ok && have[cols[i]]
+		}
+		if ok {
+			return nil
+		}
+		list = append(list, "("+strings.Join(cols, ", ")+")")
+	}
+	sort.Strings(list)
+	found := "the table has no primary key and no unique index"
+	if len(list) > 0 {
+		found = "its primary key and unique indexes are on " + strings.Join(list, ", ")
+	}
+	ks := make([]string, len(key))
+	for i, k := range key {
+		ks[i] = columnName(k)
+	}
+	return fmt.Errorf("cdc: table %s: key (%s) is not unique: %s; different rows would get the same change key and event id. "+
+		"Set key to the columns of the primary key or of a unique index, or have the DBA add a primary key or unique index on (%s)",
+		n, strings.Join(ks, ", "), found, strings.Join(ks, ", "))
+}
