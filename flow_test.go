@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"legacybridge/bridges/bridgestest"
 	"legacybridge/bridges/local"
 	"legacybridge/internal/ledger"
+	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/x12"
 )
 
@@ -700,18 +702,19 @@ func interchange(ctrl int, eol string, shipments ...string) string {
 	return b.String()
 }
 
-// shipmentMapper makes one event per 856, its subject the BSN02 shipment id.
+// shipmentMapper makes one event per 856 or DESADV, its subject the BSN02
+// or BGM02 shipment id.
 type shipmentMapper struct{}
 
 func (shipmentMapper) Map(r legacybridge.Record) ([]legacybridge.Event, error) {
 	for _, s := range r.Segments {
-		if s.Tag == "BSN" {
+		if s.Tag == "BSN" || s.Tag == "BGM" {
 			id := s.Element(2).Value()
 			d, _ := json.Marshal(map[string]string{"shipment": id})
 			return []legacybridge.Event{{Type: "com.example.shipment.v1", Subject: id, Data: d}}, nil
 		}
 	}
-	return nil, errors.New("no BSN")
+	return nil, errors.New("no BSN or BGM")
 }
 
 // ediFlow is a flow of X12 files (*.edi) with the duplicate-interchange
@@ -1042,5 +1045,49 @@ func TestInterchangeOf(t *testing.T) {
 	b := legacybridge.Interchange{Standard: "x12", Sender: "A", ReceiverQualifier: "B", Receiver: "C", Control: "1"}
 	if a.Key() == b.Key() {
 		t.Errorf("keys collide: %q", a.Key())
+	}
+}
+
+func TestFlowResentEdifactInterchange(t *testing.T) {
+	dir := t.TempDir()
+	led, err := ledger.Open(filepath.Join(dir, ".state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em := &memEmitter{}
+	now := time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)
+	unb := func(ref, eol string, ids ...string) string {
+		segs := []string{"UNB+UNOA:3+5412345000013:14+4012345000016:14+241202:0815+" + ref}
+		for i, id := range ids {
+			n := strconv.Itoa(i + 1)
+			segs = append(segs, "UNH+"+n+"+DESADV:D:96A:UN", "BGM+351+"+id+"+9", "UNT+3+"+n)
+		}
+		segs = append(segs, "UNZ+"+strconv.Itoa(len(ids))+"+"+ref)
+		return strings.Join(segs, "'"+eol) + "'" + eol
+	}
+	run := func(name, body string) legacybridge.Summary {
+		t.Helper()
+		drop(t, dir, name, body)
+		f := ediFlow(t, dir, em, led, &now, nil)
+		f.Parser = edifact.Parser{}
+		s, err := f.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := run("DESADV_1.edi", unb("REF0001", "", "D1", "D2")); s.Archived != 1 || s.Events != 2 {
+		t.Fatalf("first file: %+v, want 2 events", s)
+	}
+	now = now.Add(time.Hour)
+	if s := run("DESADV_1_again.edi", unb("REF0001", "\n", "D1", "D2")); s.Duplicates != 1 || s.DuplicateRecords != 2 || s.Events != 0 {
+		t.Fatalf("re-sent interchange: %+v, want a duplicate", s)
+	}
+	if s := run("DESADV_2.edi", unb("REF0002", "\n", "D1")); s.Archived != 1 || s.Events != 1 {
+		t.Fatalf("next control reference: %+v, want it posted", s)
+	}
+	if got := subjects(em.topic("events")); !slices.Equal(got, []string{"D1", "D2", "D1"}) {
+		t.Fatalf("events = %q", got)
 	}
 }
