@@ -319,19 +319,26 @@ func (s *Simulator) inTx(ctx context.Context, f func(context.Context, *sql.Tx) (
 }
 
 // lateReceipt writes a receipt and commits it HoldFor later, in the
-// background.
+// background. The transaction does not end with ctx (database/sql rolls
+// back a transaction when its context ends): a run whose duration ends
+// while it is held still commits it, bounded by the hold time plus a
+// minute for the statements and the commit.
 func (s *Simulator) lateReceipt(ctx context.Context) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.HoldFor+time.Minute)
+	tx, err := s.DB.BeginTx(hctx, nil)
 	if err != nil {
+		cancel()
 		return err
 	}
-	if _, err := s.poReceipt(ctx, tx); err != nil {
+	if _, err := s.poReceipt(hctx, tx); err != nil {
 		tx.Rollback()
+		cancel()
 		return err
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer cancel()
 		time.Sleep(s.HoldFor)
 		if err := tx.Commit(); err != nil {
 			s.Logger.Warn("late transaction did not commit", "err", err)

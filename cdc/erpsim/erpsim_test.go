@@ -1,6 +1,7 @@
 package erpsim_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -300,4 +301,30 @@ func keyOf(table string) []string {
 		}
 	}
 	panic(errors.New("no table " + table))
+}
+
+// A late transaction still held when the run's context ends commits
+// after its hold time instead of being rolled back with the context.
+func TestLateCommitOutlivesRun(t *testing.T) {
+	db, sim := setup(t, cdctest.Postgres(), true)
+	var logs bytes.Buffer
+	sim.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	for range 10 { // the 10th step is a late receipt
+		if _, err := sim.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := count(t, db, "SELECT COUNT(*) FROM RCV_TRANSACTIONS")
+	cancel() // the run's duration ends while the receipt is held
+	sim.Wait()
+	if n := sim.Stats()["po-receipt (late commit)"]; n != 1 {
+		t.Errorf("%d late receipts committed, want 1 (log:\n%s)", n, logs.String())
+	}
+	if after := count(t, db, "SELECT COUNT(*) FROM RCV_TRANSACTIONS"); after <= before {
+		t.Errorf("RCV_TRANSACTIONS: %d rows after the late commit, %d before: the held receipt was not committed", after, before)
+	}
+	if strings.Contains(logs.String(), "did not commit") {
+		t.Errorf("late transaction logged as failed:\n%s", logs.String())
+	}
 }
