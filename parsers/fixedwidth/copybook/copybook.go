@@ -440,6 +440,11 @@ func clauses(it *item, c []token, name string) error {
 	return nil
 }
 
+// maxRecord bounds item and record sizes (bytes): far above any
+// mainframe record length, low enough that sizes cannot overflow and
+// OCCURS expansion cannot exhaust memory.
+const maxRecord = 1 << 20
+
 // pic is a parsed picture.
 type pic struct {
 	numeric bool
@@ -465,7 +470,7 @@ func parsePic(s string) (pic, error) {
 				return p, fmt.Errorf("picture %s: ( without )", s)
 			}
 			v, err := strconv.Atoi(u[j+1 : j+k])
-			if err != nil || v < 1 {
+			if err != nil || v < 1 || v > maxRecord {
 				return p, fmt.Errorf("picture %s: repeat count %q", s, u[j+1:j+k])
 			}
 			n = v
@@ -615,10 +620,7 @@ func layout(it *item, offset int, usage Usage, usageSet bool, name string) error
 		if it.signSet && it.signLead && !it.signSep {
 			return &Error{name, it.line, fmt.Sprintf("%s: SIGN LEADING without SEPARATE (the sign in the first digit) is not supported", display(it))}
 		}
-		if it.occurs > 0 {
-			it.size *= it.occurs
-		}
-		return nil
+		return sized(it, name)
 	}
 	if it.pic != "" {
 		return &Error{name, it.line, fmt.Sprintf("%s has a PIC and subordinate items", display(it))}
@@ -647,6 +649,14 @@ func layout(it *item, offset int, usage Usage, usageSet bool, name string) error
 		}
 	}
 	it.size = end - offset
+	return sized(it, name)
+}
+
+// sized applies OCCURS to it.size and checks it against maxRecord.
+func sized(it *item, name string) error {
+	if it.occurs > maxRecord || it.size > maxRecord || it.occurs > 0 && it.size*it.occurs > maxRecord {
+		return &Error{name, it.line, fmt.Sprintf("%s is larger than %d bytes: check its PIC and OCCURS counts", display(it), maxRecord)}
+	}
 	if it.occurs > 0 {
 		it.size *= it.occurs
 	}
