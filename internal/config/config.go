@@ -84,21 +84,10 @@ type SASL struct {
 
 // Password reads the SASL password from its environment variable or file.
 func (s *SASL) Password() (string, error) {
-	switch {
-	case s.PasswordEnv != "":
-		v, ok := os.LookupEnv(s.PasswordEnv)
-		if !ok {
-			return "", fmt.Errorf("kafka.sasl.password_env: %s is not set", s.PasswordEnv)
-		}
-		return v, nil
-	case s.PasswordFile != "":
-		b, err := os.ReadFile(s.PasswordFile)
-		if err != nil {
-			return "", fmt.Errorf("kafka.sasl.password_file: %w", err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+	if s.PasswordEnv == "" && s.PasswordFile == "" {
+		return "", errors.New("kafka.sasl: set password_env or password_file")
 	}
-	return "", errors.New("kafka.sasl: set password_env or password_file")
+	return Secret("kafka.sasl.password", s.PasswordEnv, s.PasswordFile)
 }
 
 // Flow is one migrated integration flow.
