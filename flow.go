@@ -52,6 +52,8 @@ type Flow struct {
 	// DuplicateInterchanges is the check for EDI interchanges sent again.
 	// Default off (the config turns it on with a 30-day window).
 	DuplicateInterchanges DuplicateInterchanges
+	// Acks, when set, acknowledges EDI files (see Acknowledgements).
+	Acks *Acknowledgements
 
 	deferred   []*deferredClaim
 	failStreak int        // consecutive failed attempts, across files
@@ -125,6 +127,11 @@ type Summary struct {
 	// DuplicateRecords are records of interchanges delivered before (see
 	// Flow.DuplicateInterchanges), not posted again.
 	DuplicateRecords int
+	// Rejected are EDI transaction sets / messages rejected by the
+	// acknowledgement (see Flow.Acks), not posted.
+	Rejected int
+	// Acks are acknowledgement events posted (see Flow.Acks).
+	Acks int
 }
 
 // Add adds o to s.
@@ -137,6 +144,8 @@ func (s *Summary) Add(o Summary) {
 	s.DeadLetters += o.DeadLetters
 	s.Skipped += o.Skipped
 	s.DuplicateRecords += o.DuplicateRecords
+	s.Rejected += o.Rejected
+	s.Acks += o.Acks
 }
 
 // Validate reports every missing piece of the flow.
@@ -520,7 +529,19 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		return Summary{}, err
 	}
 	rec.Hash, rec.Records = hash, nrec
-	if perr != nil {
+	// With acknowledgements, problems of the input are what the
+	// acknowledgement reports: the accepted sets are posted anyway.
+	var report *AckReport
+	if f.Acks != nil {
+		report, err = f.acknowledge(ctx, c, hash, nbytes)
+		if err != nil {
+			return Summary{}, err
+		}
+		if report.Accepted == 0 {
+			return f.rejectFile(ctx, c, rec, report, perr)
+		}
+	}
+	if perr != nil && report == nil {
 		return f.quarantine(ctx, c, rec, perr, nil)
 	}
 	if nrec == 0 {
@@ -563,7 +584,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		if f.DuplicateInterchanges.Allow {
 			resent = nil
 		} else if len(resent) == len(found.order) && found.keyed == nrec {
-			return f.resentFile(ctx, c, rec, found)
+			return f.resentFile(ctx, c, rec, found, report)
 		}
 	}
 	if f.Ledger != nil {
@@ -610,9 +631,13 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 	corr := EventID(f.Name, hash, -1, -1)
 	lastProgress := time.Now()
-	for idx := 0; ; idx++ {
+	var posted map[string]bool // interchanges of which records were posted (acknowledgements)
+	if report != nil {
+		posted = map[string]bool{}
+	}
+	for idx := -1; ; {
 		if time.Since(lastProgress) >= 10*time.Second {
-			log.Info("progress", "records", idx, "of", nrec, "events", sum.Events)
+			log.Info("progress", "records", idx+1, "of", nrec, "events", sum.Events)
 			lastProgress = time.Now()
 		}
 		record, err := rr.Read()
@@ -620,13 +645,21 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 			break
 		}
 		if err != nil {
-			// The validation pass succeeded, so this is an I/O problem (or
-			// the file changed): retried either way.
-			if hr.err != nil {
-				err = hr.err
+			var pl Placer
+			if report == nil || hr.err != nil || !errors.As(err, &pl) {
+				// The validation pass succeeded, so this is an I/O problem
+				// (or the file changed): retried either way.
+				if hr.err != nil {
+					err = hr.err
+				}
+				return sum, fmt.Errorf("%w: re-read %s after %d bytes: %w; it is read again later", errTransfer, info.Path, hr.n, err)
 			}
-			return sum, fmt.Errorf("%w: re-read %s after %d bytes: %w; it is read again later", errTransfer, info.Path, hr.n, err)
+			// A problem of the input, which the acknowledgement reports.
+			if record.Format == "" {
+				continue
+			}
 		}
+		idx++
 		// A full batch goes out only once the next record has been read:
 		// the last record before a transfer that ends early (and may be
 		// cut off) is never emitted before the end of the file is checked.
@@ -635,6 +668,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 				return f.emitFailed(ctx, c, rec, err)
 			}
 		}
+		parserIndex := record.Pos.Index
 		record.Pos.Index = idx
 		if record.Pos.File == "" {
 			record.Pos.File = info.Name
@@ -645,6 +679,25 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 				continue
 			}
 		}
+		if report != nil {
+			if why, ok := report.Rejected[parserIndex]; ok {
+				sum.Rejected++
+				cause := &RejectedError{Pos: record.Pos, Reason: why}
+				failures = addFailure(failures, cause.Error())
+				if firstBad == nil {
+					firstBad = cause
+				}
+				if f.DeadLetter != "" {
+					batch = append(batch, f.deadLetter(record, cause, info.Name, hash))
+					sum.DeadLetters++
+				}
+				log.Warn("transaction set rejected by its acknowledgement; not posted", "place", record.Pos.String(), "reason", why)
+				continue
+			}
+			if ic, ok := InterchangeOf(record); ok {
+				posted[ic.Key()] = true
+			}
+		}
 		events, merr := f.mapRecord(record)
 		if errors.Is(merr, ErrNoMapping) {
 			sum.Skipped++
@@ -652,11 +705,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 		if merr != nil {
 			sum.DeadLetters++
-			if len(failures) < maxReported {
-				failures = append(failures, merr.Error())
-			} else if len(failures) == maxReported {
-				failures = append(failures, "… further failures are in the dead-letter topic only")
-			}
+			failures = addFailure(failures, merr.Error())
 			if firstBad == nil {
 				firstBad = merr
 			}
@@ -683,15 +732,38 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	if err := f.finishRead(ctx, c, hr, r, nbytes); err != nil {
 		return sum, err
 	}
+	if report != nil {
+		msgs, err := f.ackMessages(report, resent, info, hash, corr)
+		if err != nil {
+			return sum, err
+		}
+		batch = append(batch, msgs...)
+		sum.Acks = len(msgs)
+	}
 	if err := flush(); err != nil {
 		return f.emitFailed(ctx, c, rec, err)
 	}
 	rec.Events = sum.Events
 	rec.Failed = sum.DeadLetters
 	rec.Resent = sum.DuplicateRecords
+	if report != nil && (len(failures) > 0 || perr != nil) {
+		// Something was posted: those interchanges are delivered.
+		if il != nil && len(posted) > 0 {
+			if err := f.recordInterchanges(il, found, resent, posted, info.Name, hash); err != nil {
+				return Summary{}, fmt.Errorf("ledger: %w; the file is processed again (same event ids)", err)
+			}
+		}
+		if perr != nil && firstBad == nil {
+			firstBad = perr
+		}
+		if perr != nil {
+			failures = addFailure(failures, perr.Error())
+		}
+	}
 	if len(failures) > 0 {
 		s, err := f.quarantine(ctx, c, rec, firstBad, failures)
 		s.Events, s.DeadLetters, s.Skipped, s.DuplicateRecords = sum.Events, sum.DeadLetters, sum.Skipped, sum.DuplicateRecords
+		s.Rejected, s.Acks = sum.Rejected, sum.Acks
 		return s, err
 	}
 	changed := ""
@@ -714,7 +786,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	// this file's hash, so a retry or a crash before the archive re-posts
 	// them (same ids) rather than taking them for duplicates of themselves.
 	if il != nil && len(found.order) > 0 {
-		if err := f.recordInterchanges(il, found, resent, info.Name, hash); err != nil {
+		if err := f.recordInterchanges(il, found, resent, nil, info.Name, hash); err != nil {
 			return Summary{}, fmt.Errorf("ledger: %w; the file is processed again (same event ids)", err)
 		}
 	}
@@ -750,6 +822,7 @@ func (f *Flow) validate(ctx context.Context, c FileClaim, ics *fileInterchanges)
 	hr := &hashingReader{r: r, h: sha256.New()}
 	rr := f.Parser.NewReader(hr, c.Info().Name)
 	last := time.Now()
+	stuck, at := 0, int64(-1) // errors in a row without progress
 	for {
 		record, rerr := rr.Read()
 		if rerr == io.EOF {
@@ -763,8 +836,24 @@ func (f *Flow) validate(ctx context.Context, c FileClaim, ics *fileInterchanges)
 			}
 			// A transport error (hr.err) is dealt with by finishRead,
 			// however the parser wrapped it.
-			parseErr = rerr
-			break
+			if parseErr == nil {
+				parseErr = rerr
+			}
+			// With acknowledgements, reading goes on: the acknowledgement
+			// says which sets the problems reject.
+			if f.Acks == nil || hr.err != nil || pl == nil {
+				break
+			}
+			if hr.n == at {
+				if stuck++; stuck >= 1000 {
+					break // a parser that does not get past its error
+				}
+			} else {
+				stuck, at = 0, hr.n
+			}
+			if record.Format == "" {
+				continue
+			}
 		}
 		if ics != nil {
 			ics.add(record)
@@ -876,7 +965,12 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 		rep.Place = &p
 	}
 	var re *rejectedError
+	var rj *RejectedError
 	switch {
+	case errors.As(cause, &rj):
+		rep.Next = "the transaction sets listed were rejected in the acknowledgement sent to the partner (the accepted ones were posted" +
+			"; rejected ones are in the dead-letter topic " + f.DeadLetter + "); the partner re-sends them corrected in a new interchange" +
+			" — if it does not, ask it to, or fix this file's rejected sets and drop it again (accepted interchanges are not posted twice)"
 	case len(all) > 0:
 		rep.Next = "the records listed failed mapping and were sent to the dead-letter topic " + f.DeadLetter +
 			"; fix the mapping or the data, then drop the file again"
@@ -974,11 +1068,11 @@ func (f *Flow) resent(il InterchangeLedger, found *fileInterchanges, hash string
 }
 
 // recordInterchanges records the interchanges of the file that were posted.
-func (f *Flow) recordInterchanges(il InterchangeLedger, found *fileInterchanges, resent map[string]*fileInterchange, file, hash string) error {
+func (f *Flow) recordInterchanges(il InterchangeLedger, found *fileInterchanges, resent map[string]*fileInterchange, only map[string]bool, file, hash string) error {
 	now := f.Now().UTC()
 	var recs []InterchangeRecord
 	for _, k := range found.order {
-		if resent[k] != nil {
+		if resent[k] != nil || only != nil && !only[k] {
 			continue
 		}
 		recs = append(recs, InterchangeRecord{Key: k, Name: found.byKey[k].ic.String(), File: file, Hash: hash, Delivered: now})
@@ -1010,7 +1104,18 @@ type interchangePruner interface {
 }
 
 // resentFile archives a file whose interchanges were all delivered before.
-func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, found *fileInterchanges) (Summary, error) {
+func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, found *fileInterchanges, report *AckReport) (Summary, error) {
+	acks := 0
+	if report != nil && f.Acks.Resent {
+		msgs, err := f.ackMessages(report, nil, c.Info(), rec.Hash, EventID(f.Name, rec.Hash, -1, -1))
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := f.emitAll(ctx, msgs); err != nil {
+			return f.emitFailed(ctx, c, rec, err)
+		}
+		acks = len(msgs)
+	}
 	to, err := c.Archive(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -1023,7 +1128,7 @@ func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, foun
 		"interchanges", len(found.order), "records", found.keyed, "archived_to", to)
 	f.Metrics.file(f.Name, OutcomeDuplicate)
 	f.notifyResent(ctx, found, resent, rec.File, rec.Hash)
-	sum := Summary{Files: 1, Duplicates: 1, DuplicateRecords: found.keyed}
+	sum := Summary{Files: 1, Duplicates: 1, DuplicateRecords: found.keyed, Acks: acks}
 	if err := f.Ledger.Put(rec); err != nil {
 		return sum, fmt.Errorf("ledger: %w", err)
 	}
