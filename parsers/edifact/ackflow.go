@@ -303,3 +303,16 @@ func contrlOutcome(ic *InterchangeAck) (string, []legacybridge.AckGroup) {
 	}
 	return "partially_accepted", out
 }
+
+// ReceivedCONTRLOf reads a CONTRL message a partner sent (a record of this
+// package's Parser) as the acknowledgement it is.
+func ReceivedCONTRLOf(rec legacybridge.Record) (ReceivedCONTRL, error) {
+	if rec.Format != "edifact" || rec.Type != "CONTRL" {
+		return ReceivedCONTRL{}, fmt.Errorf("edifact: %s %s is not a CONTRL", rec.Format, rec.Type)
+	}
+	e := rec.Envelope
+	msg := &Message{Segments: rec.Segments, Pos: rec.Pos, Envelope: Envelope{
+		SyntaxID: e["unb01"], Sender: e["unb02"], SenderQualifier: e["unb02_2"], Recipient: e["unb03"],
+		RecipientQualifier: e["unb03_2"], ControlRef: e["unb05"], MessageRef: e["unh01"], MessageType: rec.Type}}
+	return readCONTRL(msg)
+}

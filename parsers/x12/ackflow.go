@@ -270,3 +270,18 @@ func groupsOutcome(groups []*GroupAck) (string, []legacybridge.AckGroup) {
 	}
 	return "partially_accepted", out
 }
+
+// ReceivedAckOf reads a 997 or 999 transaction set a partner sent (a
+// record of this package's Parser) as the acknowledgement it is.
+func ReceivedAckOf(rec legacybridge.Record) (ReceivedAck, error) {
+	if rec.Format != "x12" || rec.Type != "997" && rec.Type != "999" {
+		return ReceivedAck{}, fmt.Errorf("x12: %s %s is not a 997 or 999", rec.Format, rec.Type)
+	}
+	e := rec.Envelope
+	tx := &Transaction{Segments: rec.Segments, Pos: rec.Pos, Envelope: Envelope{
+		SenderQualifier: e["isa05"], SenderID: e["isa06"], ReceiverQualifier: e["isa07"], ReceiverID: e["isa08"],
+		ControlNumber: e["isa13"], FunctionalID: e["gs01"], AppSender: e["gs02"], AppReceiver: e["gs03"],
+		GroupControlNumber: e["gs06"], GroupVersion: e["gs08"], SetID: rec.Type, SetControlNumber: e["st02"],
+		ImplementationRef: e["st03"]}}
+	return readAckSet(tx)
+}
