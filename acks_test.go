@@ -65,11 +65,11 @@ func newKeyed() *keyedCounters {
 	return &keyedCounters{last: map[string]uint64{}, given: map[string][]uint64{}}
 }
 
-func (k *keyedCounters) x12(p legacybridge.Party, key string) (x12.ControlNumbers, error) {
+func (k *keyedCounters) x12(_, p legacybridge.Party, key string) (x12.ControlNumbers, error) {
 	return x12Cursor{&keyedCursor{k: k, p: p.ID, c: key}}, nil
 }
 
-func (k *keyedCounters) edifact(p legacybridge.Party, key string) (edifact.ControlRefs, error) {
+func (k *keyedCounters) edifact(_, p legacybridge.Party, key string) (edifact.ControlRefs, error) {
 	return edifactCursor{&keyedCursor{k: k, p: p.ID, c: key}}, nil
 }
 

@@ -54,11 +54,11 @@ func mapOne(t *testing.T, m *acks.Mapper, rec legacybridge.Record) acks.Received
 	return d
 }
 
-func counter(p legacybridge.Party, key string) (x12.ControlNumbers, error) {
+func counter(_, _ legacybridge.Party, key string) (x12.ControlNumbers, error) {
 	return &x12.Counter{}, nil
 }
 
-func refs(p legacybridge.Party, key string) (edifact.ControlRefs, error) {
+func refs(_, _ legacybridge.Party, key string) (edifact.ControlRefs, error) {
 	return &edifact.Counter{}, nil
 }
 

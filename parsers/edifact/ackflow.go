@@ -39,10 +39,11 @@ type FlowAcks struct {
 	// Default applies. nil: Default for everyone.
 	Profile func(sender legacybridge.Party) (AckProfile, bool)
 	Default AckProfile
-	// Controls returns the references of the CONTRLs sent to partner,
-	// stable per key (the same references every time for the same key).
+	// Controls returns the references of the CONTRLs sent from (us: the
+	// recipient of the acknowledged interchange) to (the partner), stable
+	// per key (the same references every time for the same key).
 	// Required.
-	Controls func(partner legacybridge.Party, key string) (ControlRefs, error)
+	Controls func(from, to legacybridge.Party, key string) (ControlRefs, error)
 	// Options are the base options of Acknowledge (Charset, StrictCharset,
 	// rule checks); references, delimiters and time are set per document.
 	Options AckOptions
@@ -119,7 +120,8 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		}
 		ctl := controls[partner]
 		if ctl == nil {
-			cr, err := fa.Controls(partner, key)
+			us := legacybridge.Party{Qualifier: strings.TrimSpace(env.RecipientQualifier), ID: strings.TrimSpace(env.Recipient)}
+			cr, err := fa.Controls(us, partner, key)
 			if err != nil {
 				return nil, fmt.Errorf("edifact: acknowledging %s: control references for %s: %w", name, partner.ID, err)
 			}

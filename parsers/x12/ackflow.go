@@ -40,10 +40,11 @@ type FlowAcks struct {
 	// Default applies. nil: Default for everyone.
 	Profile func(sender legacybridge.Party) (AckProfile, bool)
 	Default AckProfile
-	// Controls returns the control numbers of the acknowledgements sent to
-	// partner, stable per key (the same numbers every time for the same
+	// Controls returns the control numbers of the acknowledgements sent
+	// from (us: the receiver of the acknowledged interchange) to (the
+	// partner), stable per key (the same numbers every time for the same
 	// key). Required.
-	Controls func(partner legacybridge.Party, key string) (ControlNumbers, error)
+	Controls func(from, to legacybridge.Party, key string) (ControlNumbers, error)
 	// Options are the base options of Acknowledge (Charset, and rule
 	// checks); their control numbers, delimiters and time are set per
 	// document.
@@ -107,7 +108,8 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		}
 		ctl := controls[partner]
 		if ctl == nil {
-			cn, err := fa.Controls(partner, key)
+			us := legacybridge.Party{Qualifier: strings.TrimSpace(env.ReceiverQualifier), ID: strings.TrimSpace(env.ReceiverID)}
+			cn, err := fa.Controls(us, partner, key)
 			if err != nil {
 				return nil, fmt.Errorf("x12: acknowledging %s: control numbers for %s: %w", name, partner.ID, err)
 			}
