@@ -29,6 +29,9 @@ type delivery struct {
 func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tls.Config, mech sasl.Mechanism,
 	dlq legacybridge.Emitter, grace time.Duration, reg prometheus.Registerer, log *slog.Logger) (*delivery, error) {
 	var enc file.Encoder = file.JSON{}
+	if dc.Format == "edi" {
+		enc = file.EDI{}
+	}
 	if dc.Format == "fixedwidth" {
 		fw, err := file.LoadFixedWidth(dc.Spec)
 		if err != nil {

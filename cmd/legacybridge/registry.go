@@ -10,6 +10,7 @@ import (
 	"legacybridge/emitters/file"
 	"legacybridge/internal/config"
 	"legacybridge/mappings"
+	"legacybridge/mappings/acks"
 	"legacybridge/mappings/generic"
 	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/fixedwidth"
@@ -61,6 +62,15 @@ func newMappers(fc config.Flow, p legacybridge.Parser) ([]legacybridge.Mapper, e
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	// Acknowledgements partners send back become acknowledgement-received
+	// events (unless a mapping file of the flow handles them).
+	if fc.Parser.Format == "x12" || fc.Parser.Format == "edifact" {
+		a, err := acks.New()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
 	}
 	switch fc.Unmapped {
 	case "generic":

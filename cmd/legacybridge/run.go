@@ -284,6 +284,9 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 	}
 	fmt.Fprintf(stdout, "summary: %d flow(s), %d failed to run; files: %d archived, %d duplicate, %d quarantined; events: %d published, %d dead-lettered, %d records skipped",
 		len(flows)+len(caps)+len(startErrs), failed, total.Archived, total.Duplicates, total.Quarantined, total.Events, total.DeadLetters, total.Skipped)
+	if total.Acks > 0 || total.Rejected > 0 {
+		fmt.Fprintf(stdout, "; acknowledgements: %d sent, %d transaction sets rejected", total.Acks, total.Rejected)
+	}
 	if len(caps) > 0 {
 		fmt.Fprintf(stdout, "; captures: %d, %d changes, %d events published, %d dead-lettered", len(caps), capChanges, capEvents, capDead)
 	}
@@ -334,6 +337,10 @@ func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led 
 		Files: poller, Parser: p, Mappers: mappers, Emitter: em, Ledger: led,
 		PollInterval: time.Duration(d.PollInterval), BatchSize: fc.BatchSize, Logger: log, Metrics: m,
 		DuplicateInterchanges: legacybridge.DuplicateInterchanges{Window: time.Duration(fc.DuplicateInterchanges.Window), Allow: fc.DuplicateInterchanges.Action == "allow"},
+	}
+	if f.Acks, err = buildAcks(cfg, fc, led); err != nil {
+		closeFS()
+		return nil, nil, err
 	}
 	if err := f.Validate(); err != nil {
 		closeFS()

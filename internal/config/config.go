@@ -35,6 +35,8 @@ type Config struct {
 	Deliveries []Delivery `yaml:"deliveries"`
 	// Captures turn changes of database tables into events (see Capture).
 	Captures []Capture `yaml:"captures"`
+	// Partners are trading partners' EDI profiles (see Partner).
+	Partners []Partner `yaml:"partners"`
 
 	// Dir is the folder of the config file (relative paths start there).
 	Dir string `yaml:"-"`
@@ -111,6 +113,9 @@ type Flow struct {
 	// DuplicateInterchanges: an EDI interchange (sender, receiver and
 	// ISA13 / UNB 0020) delivered before within the window.
 	DuplicateInterchanges DuplicateInterchanges `yaml:"duplicate_interchanges"`
+	// Acknowledgements, when set, acknowledges the EDI files read (see
+	// Acknowledgements).
+	Acknowledgements *Acknowledgements `yaml:"acknowledgements"`
 }
 
 // DuplicateInterchanges says what happens to a re-sent EDI interchange.
@@ -302,7 +307,8 @@ type Delivery struct {
 	Types []string `yaml:"types"`
 	// Destination is the partner's folder; exactly one transport is set.
 	Destination Destination `yaml:"destination"`
-	// Format of the files: json (the event data) or fixedwidth (Spec).
+	// Format of the files: json (the event data), fixedwidth (Spec) or
+	// edi (the document of acknowledgement events, as generated).
 	Format string `yaml:"format"`
 	// Spec is the fixed-width spec file (records, fields and their layout).
 	Spec string `yaml:"spec"`
@@ -521,6 +527,7 @@ func Load(path string) (*Config, error) {
 	c.defaults()
 	c.deliveryDefaults()
 	c.captureDefaults()
+	c.partnerDefaults()
 	return &c, nil
 }
 
@@ -882,6 +889,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDeliveries(seen, add)
 	c.validateCaptures(seen, add)
+	c.validatePartners(add)
 	return errors.Join(errs...)
 }
 
@@ -974,7 +982,7 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 			add("%s: start_from %q is not one of earliest, latest", where, d.StartFrom)
 		}
 		switch d.Format {
-		case "json":
+		case "json", "edi":
 			if d.Spec != "" {
 				add("%s: spec is only for format fixedwidth", where)
 			}
@@ -985,7 +993,7 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 				add("%s: spec: %v", where, err)
 			}
 		default:
-			add("%s: format %q is not one of json, fixedwidth", where, d.Format)
+			add("%s: format %q is not one of json, fixedwidth, edi", where, d.Format)
 		}
 		if d.Concurrency < 0 {
 			add("%s: concurrency must not be negative", where)

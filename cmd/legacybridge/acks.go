@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+
+	"legacybridge"
+	"legacybridge/internal/config"
+	"legacybridge/internal/ledger"
+	"legacybridge/parsers/edifact"
+	"legacybridge/parsers/x12"
+)
+
+// buildAcks wires a flow's acknowledgements: partner profiles from the
+// config, control numbers persisted in the ledger per pair of parties.
+func buildAcks(cfg *config.Config, fc config.Flow, led legacybridge.Ledger) (*legacybridge.Acknowledgements, error) {
+	a := fc.Acknowledgements
+	if a == nil {
+		return nil, nil
+	}
+	l, ok := led.(*ledger.Ledger)
+	if !ok {
+		return nil, fmt.Errorf("acknowledgements need the ledger (state_dir) for their control numbers")
+	}
+	out := &legacybridge.Acknowledgements{Topic: a.Topic, Resent: a.Resent}
+	switch fc.Parser.Format {
+	case "x12":
+		out.Acknowledger = &x12.FlowAcks{
+			Default: x12.AckProfile{Type: a.Type, TA1: a.TA1},
+			Profile: func(p legacybridge.Party) (x12.AckProfile, bool) {
+				pp := cfg.PartnerFor("x12", p.Qualifier, p.ID)
+				if pp == nil {
+					return x12.AckProfile{}, false
+				}
+				return x12Profile(pp, a), true
+			},
+			Controls: func(from, to legacybridge.Party, key string) (x12.ControlNumbers, error) {
+				return l.Controls(ledger.X12Partner(from.Qualifier, from.ID, to.Qualifier, to.ID), key).X12(), nil
+			},
+			Options: x12.AckOptions{Charset: fc.Parser.Charset},
+		}
+	case "edifact":
+		out.Acknowledger = &edifact.FlowAcks{
+			Default: edifact.AckProfile{Type: a.Type},
+			Profile: func(p legacybridge.Party) (edifact.AckProfile, bool) {
+				pp := cfg.PartnerFor("edifact", p.Qualifier, p.ID)
+				if pp == nil {
+					return edifact.AckProfile{}, false
+				}
+				return edifactProfile(pp, a), true
+			},
+			Controls: func(from, to legacybridge.Party, key string) (edifact.ControlRefs, error) {
+				return l.Controls(ledger.EDIFACTPartner(from.Qualifier, from.ID, to.Qualifier, to.ID), key).EDIFACT(), nil
+			},
+		}
+	default:
+		return nil, fmt.Errorf("acknowledgements: parser %q is not EDI", fc.Parser.Format)
+	}
+	return out, nil
+}
+
+func orStr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func x12Profile(p *config.Partner, a *config.Acknowledgements) x12.AckProfile {
+	prof := x12.AckProfile{Type: orStr(p.Acknowledgement, a.Type), TA1: orStr(p.TA1, a.TA1), ErrorsOnly: p.ErrorsOnly}
+	if d := p.Delimiters; d != nil {
+		prof.Delimiters = &x12.Delimiters{Element: orStr(d.Element, "*"), Component: orStr(d.Component, ">"),
+			Repetition: orStr(d.Repetition, "^"), Segment: orStr(d.Segment, "~")}
+		prof.Suffix = d.Suffix
+	}
+	return prof
+}
+
+func edifactProfile(p *config.Partner, a *config.Acknowledgements) edifact.AckProfile {
+	prof := edifact.AckProfile{Type: orStr(p.Acknowledgement, a.Type), When: p.When, ReceiptOnly: p.ReceiptOnly}
+	if d := p.Delimiters; d != nil {
+		prof.Delimiters = &edifact.Delimiters{Component: orStr(d.Component, ":"), Element: orStr(d.Element, "+"),
+			Decimal: orStr(d.Decimal, "."), Release: orStr(d.Release, "?"), Repetition: d.Repetition, Segment: orStr(d.Segment, "'")}
+		prof.Suffix = d.Suffix
+	}
+	return prof
+}
