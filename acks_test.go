@@ -281,3 +281,43 @@ func TestFlowAckRejectsWholeFile(t *testing.T) {
 		t.Fatalf("ack: %+v", acks)
 	}
 }
+
+// TestFlowAcknowledgesResentOnlyWhenAsked: an interchange re-sent in another
+// file is not posted again; it is acknowledged again only with Resent.
+func TestFlowAcknowledgesResentOnlyWhenAsked(t *testing.T) {
+	for _, resent := range []bool{false, true} {
+		dir := t.TempDir()
+		led, err := ledger.Open(filepath.Join(dir, ".state"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		em := &memEmitter{}
+		keyed := newKeyed()
+		run := func(name, body string) legacybridge.Summary {
+			t.Helper()
+			drop(t, dir, name, body)
+			f := ediFlow(t, dir, em, led, nil, nil)
+			f.Acks = &legacybridge.Acknowledgements{Topic: "acks", Resent: resent, Acknowledger: &x12.FlowAcks{Controls: keyed.x12}}
+			s, err := f.RunOnce(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if s := run("A.edi", interchange(21, "\n", "R1")); s.Events != 1 || s.Acks != 1 {
+			t.Fatalf("first: %+v", s)
+		}
+		s := run("A_again.edi", interchange(21, "\r\n", "R1"))
+		wantAcks := 0
+		if resent {
+			wantAcks = 1
+		}
+		if s.Events != 0 || s.Duplicates != 1 || s.Acks != wantAcks {
+			t.Fatalf("resent=%v: re-sent file %+v, want no events and %d acknowledgements", resent, s, wantAcks)
+		}
+		if got := len(ackEvents(t, em.topic("acks"))); got != 1+wantAcks {
+			t.Fatalf("resent=%v: %d acknowledgement events", resent, got)
+		}
+		led.Close()
+	}
+}
