@@ -87,6 +87,14 @@ const (
 	CodeTooLong             Code = 39 // data element too long
 )
 
+// Codes for transaction-set rules (parsers/edirules), which a CONTRL
+// reports in UCS and UCD segments.
+const (
+	CodeTooManyRepetitions Code = 35 // too many segment repetitions
+	CodeInvalidCharType    Code = 37 // invalid type of character(s): not numeric, or not alphabetic
+	CodeTooShort           Code = 40 // data element too short
+)
+
 var codeNames = map[Code]string{
 	CodeSyntaxLevel:         "syntax version or level not supported",
 	CodeInvalidValue:        "invalid value",
@@ -104,6 +112,9 @@ var codeNames = map[Code]string{
 	CodeEmpty:               "lower level empty",
 	CodeOutside:             "invalid occurrence outside message or functional group",
 	CodeTooLong:             "data element too long",
+	CodeTooManyRepetitions:  "too many segment repetitions",
+	CodeInvalidCharType:     "invalid type of character(s)",
+	CodeTooShort:            "data element too short",
 }
 
 // String returns the code's name in the 0085 code list, like "references
