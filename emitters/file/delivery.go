@@ -575,12 +575,24 @@ func (d *Delivery) prepare(m kafka.Message) *job {
 // delivery.
 func (d *Delivery) process(ctx context.Context, j *job) (bool, error) {
 	var content []byte
-	if j.bad == nil {
+	for attempt := 1; j.bad == nil; attempt++ {
 		var buf bytes.Buffer
-		if err := d.cfg.Encoder.Encode(&buf, j.ev); err != nil {
-			j.bad, j.stage = err, "encode"
-		} else {
+		err := d.cfg.Encoder.Encode(&buf, j.ev)
+		if err == nil {
 			content = buf.Bytes()
+			break
+		}
+		if !errors.Is(err, ErrTemporary) {
+			j.bad, j.stage = err, "encode"
+			break
+		}
+		// Not about the event (the encoder's store failed): retried.
+		delay := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
+		d.retry(err)
+		d.log.Warn("encoding failed for a reason outside the event; retrying", "attempt", attempt, "retry_in", delay,
+			"id", j.ev.ID, "partition", j.msg.Partition, "offset", j.msg.Offset, "err", err)
+		if !sleep(ctx, delay) {
+			return false, nil
 		}
 	}
 	if j.bad != nil {

@@ -11,15 +11,22 @@ import (
 // An Encoder turns one event into the content of one file.
 //
 // Delivery calls Encode with an in-memory buffer, so an error from Encode
-// is always about the event (bad payload, wrong type, a value that does not
-// fit): the event is dead-lettered or the delivery stops, it is never
-// retried. Encoders must be safe for concurrent use (Config.Concurrency).
+// is about the event (bad payload, wrong type, a value that does not fit):
+// the event is dead-lettered or the delivery stops, it is never retried —
+// unless the error wraps ErrTemporary (a store the encoder needs failed),
+// which is retried with backoff like a failed write. Encoders must be safe
+// for concurrent use (Config.Concurrency).
 type Encoder interface {
 	Encode(w io.Writer, ev legacybridge.Event) error
 	// Extension is the file name extension, dot included (".json"), for
 	// {{.FileExt}} in name templates.
 	Extension() string
 }
+
+// ErrTemporary marks an Encoder error that is not about the event but
+// about something the encoder needs (the store of control numbers):
+// Delivery retries the event with backoff instead of dead-lettering it.
+var ErrTemporary = errors.New("temporary failure")
 
 // TypedEncoder is an Encoder that knows which event types it can write.
 // Delivery delivers only those (unless Config.Types says otherwise) and
