@@ -460,8 +460,10 @@ func TestX12CodesReverseTheDemoMapping(t *testing.T) {
 		"transport_method":  func(v string) string { return `"carrier":{"transportMethod":"` + v + `"}` },
 		"party_role":        func(v string) string { return `"parties":[{"role":"` + v + `","name":"N"}]` },
 		"id_type":           func(v string) string { return `"parties":[{"role":"ship_to","id":"ID1","idType":"` + v + `"}]` },
-		"mark_type":         func(v string) string { return `"packs":[{"marks":[{"type":"` + v + `","value":"001234567890123456"}]}]` },
-		"reference_type":    func(v string) string { return `"references":[{"type":"` + v + `","value":"R"}]` },
+		"mark_type": func(v string) string {
+			return `"packs":[{"marks":[{"type":"` + v + `","value":"001234567890123456"}]}]`
+		},
+		"reference_type": func(v string) string { return `"references":[{"type":"` + v + `","value":"R"}]` },
 	}
 	get := map[string]func(d map[string]any) any{
 		"purpose":           func(d map[string]any) any { return d["purpose"] },
