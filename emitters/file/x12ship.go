@@ -48,7 +48,8 @@ type X12Profile struct {
 	// Delimiters default to element "*", component ">", segment "~" and no
 	// repetition separator (one needs Version 004020 or later).
 	Delimiters x12.Delimiters
-	// Suffix follows every segment terminator: "" (default), "\n" or "\r\n".
+	// Suffix follows every segment terminator: line breaks only, e.g. "\n"
+	// or "\r\n". Default "".
 	Suffix string
 	// StructureCode is BSN05, the hierarchical structure code (e.g.
 	// "0001": shipment, order, packaging, item). Default: not sent.
@@ -139,8 +140,8 @@ func NewX12ShipNotice(p X12Profile, controls X12Controls) (*X12ShipNotice, error
 		return fail("usage (ISA15) %q is not P or T", p.Usage)
 	case !gsVersion.MatchString(p.Version):
 		return fail("version (GS08) %q is not six digits and an optional suffix, e.g. 004010", p.Version)
-	case p.Suffix != "" && p.Suffix != "\n" && p.Suffix != "\r\n":
-		return fail("segment suffix %q is not empty, \\n or \\r\\n", p.Suffix)
+	case strings.Trim(p.Suffix, "\r\n") != "":
+		return fail("segment suffix %q may hold only line breaks (\\n, \\r\\n)", p.Suffix)
 	case p.StructureCode != "" && (len(p.StructureCode) != 4 || !isDigits(p.StructureCode)):
 		return fail("structure code (BSN05) %q is not 4 digits", p.StructureCode)
 	}

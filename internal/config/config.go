@@ -307,11 +307,14 @@ type Delivery struct {
 	Types []string `yaml:"types"`
 	// Destination is the partner's folder; exactly one transport is set.
 	Destination Destination `yaml:"destination"`
-	// Format of the files: json (the event data), fixedwidth (Spec) or
-	// edi (the document of acknowledgement events, as generated).
+	// Format of the files: json (the event data), fixedwidth (Spec), edi
+	// (the document of acknowledgement events, as generated) or x12-856
+	// (shipment notice events as X12 856 interchanges, enveloped by X12).
 	Format string `yaml:"format"`
 	// Spec is the fixed-width spec file (records, fields and their layout).
 	Spec string `yaml:"spec"`
+	// X12 is the partner's interchange envelope for format x12-856.
+	X12 *DeliveryX12 `yaml:"x12"`
 	// NameTemplate is a Go template for file names over the event:
 	// .ID .Type .Subject .Time .Partner .ControlNumber .Ext.NAME .FileExt.
 	// Default {{.ID}}{{.FileExt}}.
@@ -331,6 +334,41 @@ type Delivery struct {
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
 	// Concurrency is the number of files written at once. Default 1.
 	Concurrency int `yaml:"concurrency"`
+}
+
+// DeliveryX12 is the envelope and syntax of the X12 interchanges a
+// delivery writes. Control numbers (ISA13, GS06, ST02) are kept in the
+// ledger per sender and receiver pair and go up by one per event; a
+// redelivered event is written with the numbers it had.
+type DeliveryX12 struct {
+	// SenderQualifier and SenderID are ISA05/ISA06 (we); ReceiverQualifier
+	// and ReceiverID ISA07/ISA08 (the partner). Ids are required (at most
+	// 15 characters); qualifiers default to ZZ.
+	SenderQualifier   string `yaml:"sender_qualifier"`
+	SenderID          string `yaml:"sender_id"`
+	ReceiverQualifier string `yaml:"receiver_qualifier"`
+	ReceiverID        string `yaml:"receiver_id"`
+	// ApplicationSender and ApplicationReceiver are GS02/GS03. Default the
+	// interchange ids.
+	ApplicationSender   string `yaml:"application_sender"`
+	ApplicationReceiver string `yaml:"application_receiver"`
+	// Usage is ISA15: P (production, default) or T (test).
+	Usage string `yaml:"usage"`
+	// Version is GS08 (ISA12 is its first five characters). Default 004010.
+	Version string `yaml:"version"`
+	// AckRequested sets ISA14 to 1: the partner is asked for a TA1.
+	AckRequested bool `yaml:"ack_requested"`
+	// StartControlNumber is the first ISA13 and GS06 for a partner whose
+	// sequence went on elsewhere before (the old ESB's last plus one). It
+	// applies while the ledger has given this sender and receiver pair no
+	// number; after that it is ignored (and logged). Default 1.
+	StartControlNumber uint64 `yaml:"start_control_number"`
+	// StructureCode is BSN05 (e.g. 0001). Default: not sent.
+	StructureCode string `yaml:"structure_code"`
+	// Delimiters default to element *, component >, segment ~, no
+	// repetition separator (one needs version 004020 or later) and no
+	// suffix. Release and decimal are EDIFACT's.
+	Delimiters Delimiters `yaml:"delimiters"`
 }
 
 // Destination is where a delivery writes.
@@ -982,7 +1020,7 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 			add("%s: start_from %q is not one of earliest, latest", where, d.StartFrom)
 		}
 		switch d.Format {
-		case "json", "edi":
+		case "json", "edi", "x12-856":
 			if d.Spec != "" {
 				add("%s: spec is only for format fixedwidth", where)
 			}
@@ -993,7 +1031,15 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 				add("%s: spec: %v", where, err)
 			}
 		default:
-			add("%s: format %q is not one of json, fixedwidth, edi", where, d.Format)
+			add("%s: format %q is not one of json, fixedwidth, edi, x12-856", where, d.Format)
+		}
+		switch {
+		case d.Format == "x12-856" && d.X12 == nil:
+			add("%s: format x12-856 needs an x12 block (sender_id, receiver_id, ...)", where)
+		case d.Format != "x12-856" && d.X12 != nil:
+			add("%s: x12 is only for format x12-856", where)
+		case d.X12 != nil:
+			checkDeliveryX12(where, d.X12, add)
 		}
 		if d.Concurrency < 0 {
 			add("%s: concurrency must not be negative", where)
@@ -1020,6 +1066,70 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 		if p := d.Destination.FTP; p != nil {
 			checkFTP(where, key, p, add)
 		}
+	}
+}
+
+var (
+	x12Version       = regexp.MustCompile(`^[0-9]{6}[A-Z0-9]{0,6}$`)
+	x12StructureCode = regexp.MustCompile(`^[0-9]{4}$`)
+)
+
+// checkDeliveryX12 checks a delivery's X12 envelope against the limits of
+// the ISA and GS segments.
+func checkDeliveryX12(where string, x *DeliveryX12, add func(string, ...any)) {
+	for _, f := range []struct {
+		key, v   string
+		min, max int
+		required bool
+	}{
+		{"sender_id", x.SenderID, 1, 15, true}, {"receiver_id", x.ReceiverID, 1, 15, true},
+		{"sender_qualifier", x.SenderQualifier, 1, 2, false}, {"receiver_qualifier", x.ReceiverQualifier, 1, 2, false},
+		{"application_sender", x.ApplicationSender, 2, 15, false}, {"application_receiver", x.ApplicationReceiver, 2, 15, false},
+	} {
+		n := len([]rune(f.v))
+		switch {
+		case n == 0 && f.required:
+			add("%s: x12.%s is required", where, f.key)
+		case n == 0:
+		case n < f.min || n > f.max || strings.TrimSpace(f.v) != f.v:
+			add("%s: x12.%s %q must be %d to %d characters without leading or trailing spaces", where, f.key, f.v, f.min, f.max)
+		}
+	}
+	for _, f := range []struct{ id, app, key string }{{x.SenderID, x.ApplicationSender, "sender"}, {x.ReceiverID, x.ApplicationReceiver, "receiver"}} {
+		if len([]rune(f.id)) == 1 && f.app == "" {
+			add("%s: x12.%s_id %q is too short for the GS: set application_%s (2 to 15 characters)", where, f.key, f.id, f.key)
+		}
+	}
+	if x.Usage != "" && x.Usage != "P" && x.Usage != "T" {
+		add("%s: x12.usage %q is not one of P (production), T (test)", where, x.Usage)
+	}
+	version := x.Version
+	if version == "" {
+		version = "004010"
+	}
+	if !x12Version.MatchString(version) {
+		add("%s: x12.version %q is not six digits and an optional suffix (e.g. \"004010\", quoted)", where, x.Version)
+	}
+	if x.StartControlNumber > 999999999 {
+		add("%s: x12.start_control_number %d has more than 9 digits", where, x.StartControlNumber)
+	}
+	if x.StructureCode != "" && !x12StructureCode.MatchString(x.StructureCode) {
+		add("%s: x12.structure_code %q is not 4 digits (quote it)", where, x.StructureCode)
+	}
+	// The delimiters as they will be, defaults included.
+	d := x.Delimiters
+	if d.Element == "" {
+		d.Element = "*"
+	}
+	if d.Component == "" {
+		d.Component = ">"
+	}
+	if d.Segment == "" {
+		d.Segment = "~"
+	}
+	checkDelimiters(where+": x12", "x12", &d, add)
+	if d.Repetition != "" && x12Version.MatchString(version) && version < "00402" {
+		add("%s: x12.delimiters.repetition needs version 004020 or later (ISA11 is the repetition separator from 00402 on)", where)
 	}
 }
 
