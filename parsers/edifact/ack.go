@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +37,12 @@ type AckOptions struct {
 	// 0083 = 8) instead of acknowledged (7), and lists no messages.
 	// Default false.
 	ReceiptOnly bool
+	// Check, if set, is called with each message read (as Message.Record
+	// returns it) and returns the segment and element errors it finds
+	// against message rules, as edirules.Rules.EDIFACTCheck does: they
+	// are listed as UCS/UCD and reject the message (UCM 0083 = 4).
+	// Default nil: no such check.
+	Check func(legacybridge.Record) []SegmentError
 }
 
 // Ack is the outcome of reading one input for a CONTRL: per interchange,
@@ -197,6 +204,9 @@ func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 				}
 			}
 			errs = rest
+			if opts.Check != nil {
+				m.addSegments(opts.Check(msg.Record()))
+			}
 			if ic := icFor(env); ic != nil {
 				if env.GroupSegment != 0 {
 					g := ic.group(env.GroupSegment, env.GroupRef, env.GroupID, env.GroupSender, env.GroupRecipient)
@@ -297,6 +307,17 @@ func (m *MessageAck) add(msg *Message, e *ParseError) {
 		}
 	}
 	m.Segments = append(m.Segments, se)
+}
+
+// addSegments records the segment errors of AckOptions.Check, in segment
+// order with those already there: they reject the message.
+func (m *MessageAck) addSegments(errs []SegmentError) {
+	if len(errs) == 0 {
+		return
+	}
+	m.Action = ActionRejected
+	m.Segments = append(m.Segments, errs...)
+	slices.SortStableFunc(m.Segments, func(a, b SegmentError) int { return a.Position - b.Position })
 }
 
 // group returns the group read from the UNG at segment seg, adding it.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +37,12 @@ type AckOptions struct {
 	ErrorsOnly bool
 	// Charset is Decoder.Charset for reading the input. Default "".
 	Charset string
+	// Check, if set, is called with each transaction set read (as
+	// Transaction.Record returns it) and returns the segment and element
+	// errors it finds against transaction-set rules, as
+	// edirules.Rules.X12Check does: they are listed as AK3/AK4 (IK3/IK4)
+	// and reject the set (AK5/IK5 R, code 5). Default nil: no such check.
+	Check func(legacybridge.Record) []SegmentError
 }
 
 // Ack is the outcome of reading one input for acknowledgement: per
@@ -195,6 +202,9 @@ func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 				if !setError(set, tx, e) {
 					other = append(other, e)
 				}
+			}
+			if opts.Check != nil {
+				set.addSegments(opts.Check(tx.Record()))
 			}
 			if grp != nil && tx.Envelope.GroupControlNumber != "" && grp.ControlNumber == tx.Envelope.GroupControlNumber && !grp.ended {
 				grp.Sets = append(grp.Sets, set)
@@ -374,6 +384,20 @@ func (g *GroupAck) finish() {
 	}
 }
 
+// addSegments records the segment errors of AckOptions.Check, in segment
+// order with those already there: they reject the set (code 5).
+func (s *SetAck) addSegments(errs []SegmentError) {
+	if len(errs) == 0 {
+		return
+	}
+	s.Segments = append(s.Segments, errs...)
+	slices.SortStableFunc(s.Segments, func(a, b SegmentError) int { return a.Position - b.Position })
+	s.Status = "R"
+	if !slices.Contains(s.Codes, "5") {
+		s.Codes = append(s.Codes, "5")
+	}
+}
+
 // finishStatus makes an accepted set with segment errors (added by a
 // validation pass) rejected.
 func (s *SetAck) finishStatus() {
@@ -544,7 +568,11 @@ func writeGroupAck(enc *Encoder, kind string, g *GroupAck, stctrl string, errors
 				if el.Component > 0 {
 					pos = legacybridge.Element{{strconv.Itoa(el.Position), strconv.Itoa(el.Component)}}
 				}
-				elems := append([]legacybridge.Element{pos}, simple(el.Ref, el.Code, el.Bad)...)
+				bad := el.Bad
+				if enc.delimIn(bad) != "" {
+					bad = "" // a copy the acknowledgement's delimiters cannot carry is left out
+				}
+				elems := append([]legacybridge.Element{pos}, simple(el.Ref, el.Code, bad)...)
 				enc.WriteSegment(legacybridge.Segment{Tag: etag, Elements: trim(elems)})
 			}
 		}
