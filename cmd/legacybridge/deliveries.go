@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,8 @@ import (
 	"legacybridge"
 	"legacybridge/emitters/file"
 	"legacybridge/internal/config"
+	"legacybridge/internal/ledger"
+	"legacybridge/parsers/x12"
 )
 
 // delivery is one configured outbound delivery, built and ready to run.
@@ -25,9 +28,10 @@ type delivery struct {
 }
 
 // buildDelivery wires a delivery from config: its destination transport,
-// its encoder, and a Kafka consumer group on brokers.
+// its encoder (X12 control numbers from led), and a Kafka consumer group
+// on brokers.
 func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tls.Config, mech sasl.Mechanism,
-	dlq legacybridge.Emitter, grace time.Duration, reg prometheus.Registerer, log *slog.Logger) (*delivery, error) {
+	dlq legacybridge.Emitter, grace time.Duration, reg prometheus.Registerer, led *ledger.Ledger, log *slog.Logger) (*delivery, error) {
 	var enc file.Encoder = file.JSON{}
 	if dc.Format == "edi" {
 		enc = file.EDI{}
@@ -38,6 +42,13 @@ func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tl
 			return nil, err
 		}
 		enc = fw
+	}
+	if dc.Format == "x12-856" {
+		x, err := x12ShipNotice(dc, led, log.With("delivery", dc.Name))
+		if err != nil {
+			return nil, err
+		}
+		enc = x
 	}
 	fs, sub, closeFS, err := openDestination(dc.Destination, log.With("delivery", dc.Name))
 	if err != nil {
@@ -209,4 +220,79 @@ func runDeliveries(ctx context.Context, ds []*delivery, log *slog.Logger) error 
 		errs = append(errs, <-errc)
 	}
 	return errors.Join(errs...)
+}
+
+// controlsKept is how long the ledger remembers which control numbers an
+// event (or file) was given: a redelivery after that gets new ones. It is
+// well beyond a topic's usual retention and the duplicate-interchange
+// window.
+const controlsKept = 90 * 24 * time.Hour
+
+// x12ShipNotice builds the 856 encoder of a delivery: the envelope from
+// its x12 block, control numbers from the ledger, counted per sender and
+// receiver pair (ledger.X12Partner, as acknowledgements to the same
+// partner count them).
+func x12ShipNotice(dc config.Delivery, led *ledger.Ledger, log *slog.Logger) (*file.X12ShipNotice, error) {
+	x := dc.X12
+	if x == nil {
+		return nil, fmt.Errorf("delivery %s: format x12-856 needs an x12 block", dc.Name)
+	}
+	if led == nil {
+		return nil, fmt.Errorf("delivery %s: format x12-856 needs the ledger (state_dir) for its control numbers", dc.Name)
+	}
+	p := file.X12Profile{SenderQualifier: orStr(x.SenderQualifier, "ZZ"), SenderID: x.SenderID,
+		ReceiverQualifier: orStr(x.ReceiverQualifier, "ZZ"), ReceiverID: x.ReceiverID,
+		AppSender: x.ApplicationSender, AppReceiver: x.ApplicationReceiver, Usage: x.Usage, Version: x.Version,
+		AckRequested: x.AckRequested, StructureCode: x.StructureCode, Suffix: x.Delimiters.Suffix,
+		Delimiters: x12.Delimiters{Element: x.Delimiters.Element, Component: x.Delimiters.Component,
+			Repetition: x.Delimiters.Repetition, Segment: x.Delimiters.Segment}}
+	partner := ledger.X12Partner(p.SenderQualifier, p.SenderID, p.ReceiverQualifier, p.ReceiverID)
+	if start := x.StartControlNumber; start > 0 {
+		for _, seq := range []ledger.Sequence{ledger.X12Interchange, ledger.X12Group} {
+			err := led.SetStart(partner, seq, start)
+			switch {
+			case err == nil:
+				log.Info("control numbers start where the old sequence left off", "partner", partner, "sequence", seq, "first", start)
+			case errors.Is(err, ledger.ErrStarted):
+				// Normal after the first run; worth a warning only when the
+				// configured start is ahead of what was handed out.
+				if last, _, lerr := led.Last(partner, seq); lerr == nil && last+1 < start {
+					log.Warn("start_control_number is ignored: this partner's sequence started before (change it in the ledger only by hand)",
+						"partner", partner, "sequence", seq, "last", last, "start_control_number", start)
+				}
+			default:
+				return nil, fmt.Errorf("delivery %s: %w", dc.Name, err)
+			}
+		}
+	}
+	enc, err := file.NewX12ShipNotice(p, &ledgerControls{l: led, partner: partner, log: log})
+	if err != nil {
+		return nil, fmt.Errorf("delivery %s: %w", dc.Name, err)
+	}
+	return enc, nil
+}
+
+// ledgerControls gives the 856 encoder the ledger's control numbers of
+// one partner, and forgets old keys at most once a day.
+type ledgerControls struct {
+	l       *ledger.Ledger
+	partner string
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	pruned time.Time
+}
+
+func (c *ledgerControls) ControlNumbers(key string) x12.ControlNumbers {
+	c.mu.Lock()
+	if now := time.Now(); now.Sub(c.pruned) >= 24*time.Hour {
+		c.pruned = now
+		if n, err := c.l.PruneControls(now.Add(-controlsKept)); err != nil {
+			c.log.Warn("forgetting old control number assignments failed; tried again tomorrow", "err", err)
+		} else if n > 0 {
+			c.log.Info("forgot control numbers given before the window", "keys", n, "window", controlsKept)
+		}
+	}
+	c.mu.Unlock()
+	return c.l.Controls(c.partner, key).X12()
 }

@@ -161,7 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var deliveries []*delivery
 	for _, dc := range cfg.Deliveries {
-		d, err := buildDelivery(dc, brokers, cfg.Kafka.ClientID, kc.TLS, kc.SASL, em, *grace, reg, log)
+		d, err := buildDelivery(dc, brokers, cfg.Kafka.ClientID, kc.TLS, kc.SASL, em, *grace, reg, led, log)
 		if err != nil {
 			startErrs = append(startErrs, fmt.Errorf("delivery %s could not start: %w", dc.Name, err))
 			health.set(dc.Name, "failed: "+err.Error())
