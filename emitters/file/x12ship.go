@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"legacybridge"
 	"legacybridge/parsers/x12"
@@ -385,13 +386,33 @@ var x12Specs = map[string]elemSpec{
 	"CTT01": {"N0", 1, 6},
 }
 
-// linSpec is the spec of LIN element i (2..31): qualifiers ID 2/2 at even
-// positions, ids AN 1/48 at odd ones.
-func linSpec(i int) elemSpec {
-	if i%2 == 0 {
-		return elemSpec{"ID", 2, 2}
+type elemKey struct {
+	tag string
+	pos int
+}
+
+// elemSpecs is x12Specs by segment tag and position.
+var elemSpecs = func() map[elemKey]elemSpec {
+	m := make(map[elemKey]elemSpec, len(x12Specs))
+	for name, spec := range x12Specs {
+		pos, _ := strconv.Atoi(name[len(name)-2:])
+		m[elemKey{name[:len(name)-2], pos}] = spec
 	}
-	return elemSpec{"AN", 1, 48}
+	return m
+}()
+
+// specOf returns the spec of element pos (1-based) of tag. LIN elements
+// after LIN01 are pairs: qualifiers (ID 2/2) at even positions, ids (AN
+// 1/48) at odd ones.
+func specOf(tag string, pos int) (elemSpec, bool) {
+	if tag == "LIN" && pos > 1 {
+		if pos%2 == 0 {
+			return elemSpec{"ID", 2, 2}, true
+		}
+		return elemSpec{"AN", 1, 48}, true
+	}
+	spec, ok := elemSpecs[elemKey{tag, pos}]
+	return spec, ok
 }
 
 // fv is an element value and the event field it comes from ("" for the
@@ -423,16 +444,12 @@ func (b *asnBuilder) seg(tag string, vals ...fv) {
 		if v.v == "" {
 			continue
 		}
-		name := fmt.Sprintf("%s%02d", tag, i+1)
-		spec, ok := x12Specs[name]
-		if tag == "LIN" && i > 0 {
-			spec, ok = linSpec(i+1), true
-		}
+		spec, ok := specOf(tag, i+1)
 		if !ok {
-			b.err = fmt.Errorf("internal: no spec for %s", name)
+			b.err = fmt.Errorf("internal: no spec for %s%02d", tag, i+1)
 			return
 		}
-		if err := b.check(name, spec, v); err != nil {
+		if err := b.check(tag, i+1, spec, v); err != nil {
 			b.err = err
 			return
 		}
@@ -440,24 +457,30 @@ func (b *asnBuilder) seg(tag string, vals ...fv) {
 	b.segs = append(b.segs, legacybridge.Segment{Tag: tag, Elements: elems})
 }
 
-func (b *asnBuilder) check(name string, spec elemSpec, v fv) error {
-	what := "value " + strconv.Quote(v.v)
-	if v.from != "" {
-		what = v.from + " " + strconv.Quote(v.v)
+func (b *asnBuilder) check(tag string, pos int, spec elemSpec, v fv) error {
+	what := func() (string, string) {
+		name := fmt.Sprintf("%s%02d", tag, pos)
+		if v.from == "" {
+			return "value " + strconv.Quote(v.v), name
+		}
+		return v.from + " " + strconv.Quote(v.v), name
 	}
 	if bad := delimiterIn(v.v, b.d); bad != "" {
+		what, name := what()
 		return fmt.Errorf("%s (%s) holds the %s, which X12 cannot escape: clean the data or give the partner other delimiters", what, name, bad)
 	}
-	n := len([]rune(v.v))
+	n := utf8.RuneCountInString(v.v)
 	switch spec.kind {
 	case "R", "N0":
-		n = strings.Count(v.v, "") - 1 - strings.Count(v.v, ".") - strings.Count(v.v, "-") // digits only
+		n -= strings.Count(v.v, ".") + strings.Count(v.v, "-") // digits only
 	case "DT", "TM":
 		if !isDigits(v.v) {
+			what, name := what()
 			return fmt.Errorf("%s (%s) is not a date or time in digits", what, name)
 		}
 	}
 	if n < spec.min || n > spec.max {
+		what, name := what()
 		size := fmt.Sprintf("%d to %d", spec.min, spec.max)
 		if spec.min == spec.max {
 			size = strconv.Itoa(spec.min)
