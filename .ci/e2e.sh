@@ -25,6 +25,12 @@ n=$(kcat -b "$KAFKA_BROKERS" -C -t legacybridge.erp.inventory.movements -o begin
 [[ $n -eq 6 ]] || fail "demo: $n change-capture movements, want 6 (one per seeded MTL_MATERIAL_TRANSACTIONS row)"
 # The outbound delivery wrote the partner's fixed-width files, byte for byte the golden ones.
 diff -r "$W/demo/work/partners/dc07/inbound" legacy-fixtures/outbound/expected >&2 || fail "demo: outbound partner files differ from legacy-fixtures/outbound/expected"
+# Every X12 file was acknowledged: two 997 events, and the delivery wrote them back as files.
+n=$(kcat -b "$KAFKA_BROKERS" -C -t legacybridge.partner.acks -o beginning -e -q -f '%h\n' 2>/dev/null | grep -c 'ce_type=com.legacybridge.edi.acknowledgement.v1' || true)
+[[ $n -eq 2 ]] || fail "demo: $n acknowledgement events, want 2 (one 997 per X12 file)"
+acks=("$W"/demo/work/partners/acks/ACK_*.edi)
+[[ ${#acks[@]} -eq 2 ]] || fail "demo: ${#acks[@]} acknowledgement files, want 2"
+for a in "${acks[@]}"; do grep -q 'ST\*997\*' "$a" && grep -q 'AK9\*A\*' "$a" || fail "demo: $a is not an accepting 997"; done
 log "demo: $(cat "$W/demo.out")"
 
 # 2. Every X12 file of the shared corpus in one drop; expectations come from 'legacybridge parse'.

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"legacybridge"
 	"legacybridge/internal/config"
 	"legacybridge/internal/ledger"
 	"legacybridge/parsers/edifact"
+	"legacybridge/parsers/edirules"
 	"legacybridge/parsers/x12"
 )
 
@@ -22,6 +24,10 @@ func buildAcks(cfg *config.Config, fc config.Flow, led legacybridge.Ledger) (*le
 		return nil, fmt.Errorf("acknowledgements need the ledger (state_dir) for their control numbers")
 	}
 	out := &legacybridge.Acknowledgements{Topic: a.Topic, Resent: a.Resent}
+	rules, err := loadRules(a.Rules)
+	if err != nil {
+		return nil, err
+	}
 	switch fc.Parser.Format {
 	case "x12":
 		out.Acknowledger = &x12.FlowAcks{
@@ -38,6 +44,9 @@ func buildAcks(cfg *config.Config, fc config.Flow, led legacybridge.Ledger) (*le
 			},
 			Options: x12.AckOptions{Charset: fc.Parser.Charset},
 		}
+		if rules != nil {
+			out.Acknowledger.(*x12.FlowAcks).Options.Check = rules.X12Check()
+		}
 	case "edifact":
 		out.Acknowledger = &edifact.FlowAcks{
 			Default: edifact.AckProfile{Type: a.Type},
@@ -52,10 +61,46 @@ func buildAcks(cfg *config.Config, fc config.Flow, led legacybridge.Ledger) (*le
 				return l.Controls(ledger.EDIFACTPartner(from.Qualifier, from.ID, to.Qualifier, to.ID), key).EDIFACT(), nil
 			},
 		}
+		if rules != nil {
+			out.Acknowledger.(*edifact.FlowAcks).Options.Check = rules.EDIFACTCheck()
+		}
 	default:
 		return nil, fmt.Errorf("acknowledgements: parser %q is not EDI", fc.Parser.Format)
 	}
 	return out, nil
+}
+
+// loadRules loads the transaction-set rules a flow names: "builtin" (the
+// shipped ones), rule files and folders; nil when it names none.
+func loadRules(names []string) (*edirules.Rules, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	// The shipped rules come first, whatever the order: files override them.
+	r := edirules.New()
+	for _, n := range names {
+		if n == "builtin" {
+			r = edirules.Default()
+		}
+	}
+	for _, n := range names {
+		if n == "builtin" {
+			continue
+		}
+		st, err := os.Stat(n)
+		if err != nil {
+			return nil, fmt.Errorf("acknowledgements: rules: %w", err)
+		}
+		if st.IsDir() {
+			err = r.LoadDir(n)
+		} else {
+			err = r.Load(n)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("acknowledgements: rules: %w", err)
+		}
+	}
+	return r, nil
 }
 
 func orStr(v, def string) string {

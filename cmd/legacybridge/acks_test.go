@@ -60,7 +60,7 @@ flows:
     mapping: %s
     topic: px.edi
     dead_letter_topic: px.edi.dlt
-    acknowledgements: {topic: px.acks}
+    acknowledgements: {topic: px.acks, rules: [builtin]}
 partners:
   - {name: px, standard: x12, id: PARTNERX, acknowledgement: "999", delimiters: {segment: "~", suffix: "\n"}}
 deliveries:
@@ -144,5 +144,25 @@ deliveries:
 	}
 	if !strings.Contains(next, "AK9*A*2*2*2~") || !strings.Contains(next, "*000000004*0*P*") {
 		t.Errorf("second 999 (want ISA13 4: after the first file's TA1 and 999 and this file's TA1):\n%s", next)
+	}
+
+	// A set breaking a rule of the 850 (BEG05 is not a date, BEG01 not a
+	// purpose code) is rejected with the segment and elements named.
+	put("PO3.edi", strings.Replace(strings.Replace(ackInterchange(103, false), "BEG*00*SA*PO-B**20241202", "BEG*XQ*SA*PO-B**20241399", 1), "PO-A", "PO-C", 1))
+	code, stdout, stderr = run(t, "run", "--config", cfg, "--once")
+	if code != 1 || !strings.Contains(stdout, "1 transaction sets rejected") {
+		t.Fatalf("third run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var third string
+	for _, n := range files() {
+		b, _ := os.ReadFile(filepath.Join(out, n))
+		if strings.Contains(string(b), "AK1*PO*103") {
+			third = string(b)
+		}
+	}
+	for _, want := range []string{"AK2*850*0002~\nIK3*BEG*2**8~\nIK4*1*353*7*XQ~\nIK4*5*373*8*20241399~\nIK5*R*5~", "AK9*P*2*2*1~"} {
+		if !strings.Contains(third, want) {
+			t.Errorf("third 999 lacks %q:\n%s", want, third)
+		}
 	}
 }
