@@ -18,7 +18,7 @@ func x12Ack(t *testing.T, doc string, check bool, kind string) (string, *x12.Ack
 	t.Helper()
 	opts := x12.AckOptions{ControlNumber: 55, Time: ackTime}
 	if check {
-		opts.Check = Default().X12Check()
+		opts.Check = shippedRules().X12Check()
 	}
 	a, err := x12.Acknowledge(strings.NewReader(doc), "in.edi", opts)
 	if err != nil {
@@ -39,7 +39,7 @@ func contrl(t *testing.T, doc string, check bool) (string, *edifact.Ack) {
 	t.Helper()
 	opts := edifact.AckOptions{ControlRef: 500, Time: ackTime}
 	if check {
-		opts.Check = Default().EDIFACTCheck()
+		opts.Check = shippedRules().EDIFACTCheck()
 	}
 	a, err := edifact.Acknowledge(strings.NewReader(doc), "in.edi", opts)
 	if err != nil {
@@ -138,7 +138,7 @@ func TestAckCheckWithParseErrors(t *testing.T) {
 // out of AK404 instead of failing the 997.
 func TestAckBadCopyDelimiters(t *testing.T) {
 	doc := x12Doc("PO", "850", replace(good850, 0, "BEG*00*A|*PO0001**20240115")...)
-	opts := x12.AckOptions{ControlNumber: 55, Time: ackTime, Check: Default().X12Check(),
+	opts := x12.AckOptions{ControlNumber: 55, Time: ackTime, Check: shippedRules().X12Check(),
 		Delimiters: &x12.Delimiters{Element: "|", Component: ":", Segment: "~"}}
 	a, err := x12.Acknowledge(strings.NewReader(doc), "in.edi", opts)
 	if err != nil {

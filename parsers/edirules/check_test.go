@@ -197,7 +197,7 @@ func ruleCases() []ruleCase {
 }
 
 func TestShippedRulesCases(t *testing.T) {
-	r := Default()
+	r := shippedRules()
 	for _, c := range ruleCases() {
 		t.Run(c.name, func(t *testing.T) {
 			recs := readRecords(t, corpusFile{name: c.name, data: []byte(c.doc), format: c.format})
@@ -221,7 +221,7 @@ func TestShippedRulesCases(t *testing.T) {
 }
 
 func TestViolationMessages(t *testing.T) {
-	r := Default()
+	r := shippedRules()
 	cases := map[string]string{
 		"850 bad BEG01 code":            `BEG01 (353) Transaction Set Purpose Code "99" is not in code list 353`,
 		"850 no PO1":                    "segment PO1 is missing in section detail: at least 1 required, 0 found",

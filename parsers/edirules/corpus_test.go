@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,6 +17,10 @@ import (
 	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/x12"
 )
+
+// shippedRules is Default loaded once, for tests that only read it
+// (loading takes milliseconds).
+var shippedRules = sync.OnceValue(Default)
 
 // sharedDir finds the shared read-only material: $LEGACYBRIDGE_SHARED, else
 // a "shared" folder next to one of this package's parent directories. It
@@ -61,11 +66,20 @@ type decoded struct {
 
 func readRecords(t *testing.T, f corpusFile) []decoded {
 	t.Helper()
+	recs, err := decodeRecords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// decodeRecords reads every record of f with its format's parser.
+func decodeRecords(f corpusFile) ([]decoded, error) {
 	data := f.data
 	if data == nil {
 		var err error
 		if data, err = os.ReadFile(f.path); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	var p legacybridge.Parser = x12.Parser{}
@@ -76,7 +90,7 @@ func readRecords(t *testing.T, f corpusFile) []decoded {
 	var out []decoded
 	for i := 0; ; i++ {
 		if i > 100000 {
-			t.Fatalf("%s: the reader does not end", f.name)
+			return nil, fmt.Errorf("%s: the reader does not end", f.name)
 		}
 		rec, err := rr.Read()
 		if errors.Is(err, io.EOF) {
@@ -87,7 +101,7 @@ func readRecords(t *testing.T, f corpusFile) []decoded {
 		}
 		out = append(out, decoded{rec, err})
 	}
-	return out
+	return out, nil
 }
 
 // validFiles lists the corpus's X12 and EDIFACT files that are not broken
@@ -139,7 +153,7 @@ func validFiles(t *testing.T) []corpusFile {
 // Each shipped set must have been applied to at least one, so the test
 // cannot pass by checking nothing.
 func TestShippedRulesAccept(t *testing.T) {
-	r := Default()
+	r := shippedRules()
 	applied := map[string]int{}
 	var structural []string
 	for _, f := range validFiles(t) {
@@ -197,7 +211,7 @@ func TestShippedRulesFindCorpusFaults(t *testing.T) {
 		Code                    edifact.Code
 	}
 	var got []short
-	for _, v := range Default().Check(recs[0].rec) {
+	for _, v := range shippedRules().Check(recs[0].rec) {
 		got = append(got, short{v.Position, v.Element, v.Component, v.Tag, v.Value, v.EDIFACT})
 	}
 	want := []short{
