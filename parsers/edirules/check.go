@@ -192,16 +192,24 @@ func (s *ruleSet) checkElement(out []Violation, pos int, seg *legacybridge.Segme
 				break
 			}
 		}
+		if !present {
+			// An element rule (comp 0) requires some data in the element;
+			// a component is required only in a composite that is there.
+			if er.required && er.comp == 0 {
+				out = append(out, s.elementViolation(pos, seg.Tag, er, "", X12ElementMissing, edifact.CodeMissing,
+					fmt.Sprintf("%s is missing: it is required", er.name)))
+			}
+			continue
+		}
 		value := ""
 		switch {
-		case er.comp == 0 && len(rep) > 0:
-			value = rep[0]
-		case er.comp > 0 && er.comp <= len(rep):
+		case er.comp == 0:
+			value = rep[0] // the value of a simple element
+		case er.comp <= len(rep):
 			value = rep[er.comp-1]
 		}
 		if value == "" {
-			// A component is required only in a composite that is there.
-			if er.required && (er.comp == 0 || present) {
+			if er.required && er.comp > 0 {
 				out = append(out, s.elementViolation(pos, seg.Tag, er, "", X12ElementMissing, edifact.CodeMissing,
 					fmt.Sprintf("%s is missing: it is required", er.name)))
 			}
