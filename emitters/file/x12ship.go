@@ -438,9 +438,15 @@ func (b *asnBuilder) seg(tag string, vals ...fv) {
 	for len(vals) > 0 && vals[len(vals)-1].v == "" {
 		vals = vals[:len(vals)-1]
 	}
+	// One value per element: the segment's elements, repetitions and
+	// components share three allocations.
 	elems := make([]legacybridge.Element, len(vals))
+	reps := make([][]string, len(vals))
+	comps := make([]string, len(vals))
 	for i, v := range vals {
-		elems[i] = legacybridge.Element{{v.v}}
+		comps[i] = v.v
+		reps[i] = comps[i : i+1 : i+1]
+		elems[i] = reps[i : i+1 : i+1]
 		if v.v == "" {
 			continue
 		}

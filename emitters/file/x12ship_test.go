@@ -611,7 +611,15 @@ func TestX12DeliveryRetriesStoreFailure(t *testing.T) {
 // persisted control numbers, and with in-memory ones) to reading the same
 // bytes back with parsers/x12's Decoder, in the same run.
 func BenchmarkX12ShipNotice(b *testing.B) {
-	evs := asnEvents(b)
+	// 100 events (the demo's two, alternately, with their own ids): the
+	// decoder reads their 856s as one stream, as from one file.
+	var evs []legacybridge.Event
+	demo := asnEvents(b)
+	for i := range 100 {
+		ev := demo[i%2]
+		ev.ID = fmt.Sprintf("%s-%03d", ev.ID, i)
+		evs = append(evs, ev)
+	}
 	var sample bytes.Buffer
 	mem := shipEncoder(b, dc07, counterControls{})
 	for _, ev := range evs {
