@@ -1128,6 +1128,13 @@ func checkDeliveryX12(where string, x *DeliveryX12, add func(string, ...any)) {
 		d.Segment = "~"
 	}
 	checkDelimiters(where+": x12", "x12", &d, add)
+	for _, f := range []struct{ key, v string }{{"sender_id", x.SenderID}, {"receiver_id", x.ReceiverID},
+		{"sender_qualifier", x.SenderQualifier}, {"receiver_qualifier", x.ReceiverQualifier},
+		{"application_sender", x.ApplicationSender}, {"application_receiver", x.ApplicationReceiver}} {
+		if i := strings.IndexAny(f.v, d.Element+d.Component+d.Repetition+d.Segment+d.Suffix); i >= 0 {
+			add("%s: x12.%s %q holds the delimiter %q, which X12 cannot escape", where, f.key, f.v, f.v[i:i+1])
+		}
+	}
 	if d.Repetition != "" && x12Version.MatchString(version) && version < "00402" {
 		add("%s: x12.delimiters.repetition needs version 004020 or later (ISA11 is the repetition separator from 00402 on)", where)
 	}

@@ -76,6 +76,11 @@ deliveries:
     format: x12-856
     x12: {sender_id: US, receiver_id: THEM, version: "005010", delimiters: {repetition: "^"}}
     destination: {local: {dir: out}}
+  - name: delimiter-in-id
+    topic: a
+    format: x12-856
+    x12: {sender_id: "US*1", receiver_id: THEM}
+    destination: {local: {dir: out}}
   - name: no-ids
     topic: a
     format: x12-856
@@ -106,6 +111,7 @@ deliveries:
 		`delivery "bad": x12: delimiters.segment "~" is also the element delimiter`,
 		`delivery "bad": x12: delimiters.suffix may hold only line breaks`,
 		`delivery "repetition": x12.delimiters.repetition needs version 004020 or later`,
+		`delivery "delimiter-in-id": x12.sender_id "US*1" holds the delimiter "*"`,
 		`delivery "no-ids": x12.sender_id is required`,
 		`delivery "no-ids": x12.receiver_id is required`,
 	} {
