@@ -51,7 +51,8 @@ func LoadCopybook(path string, opts CopybookOptions) (*Layout, error) {
 // ReadCopybook turns a COBOL copybook into a validated Layout: one record
 // type per 01 level (or per REDEFINES variant of a level-88 type code),
 // PIC X as left-justified strings, PIC 9 as integers or decimals (V gives
-// the scale), S9 with a trailing overpunch sign (or SIGN SEPARATE), COMP-3
+// the scale), S9 with a trailing overpunch sign (SIGN LEADING: in the
+// first digit; SIGN ... SEPARATE: a + or - of its own), COMP-3
 // as packed, COMP/COMP-4/COMP-5/BINARY as binary; FILLER is left out.
 // Field names are the COBOL names in lower case with _ for -, OCCURS
 // adding _1, _2, ... Roles are guessed from the record names (HEADER or
@@ -171,8 +172,10 @@ func copybookField(name string, f copybook.Field) Field {
 			out.Sign = "leading"
 		case f.SignSeparate:
 			out.Sign = "trailing"
+		case f.SignLeading:
+			out.Sign = signLeadingOverpunch
 		default:
-			out.Sign = "overpunch"
+			out.Sign = signOverpunch
 		}
 	}
 	return out

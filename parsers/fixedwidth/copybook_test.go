@@ -202,7 +202,7 @@ func TestCopybookErrors(t *testing.T) {
 		{"01 R.\n   05 F COMP-1.\n", "copybook: t.cpy: line 2: USAGE COMP-1 (single-precision floating point) is not supported"},
 		{"01 R.\n   05 F PIC S9(4) COMP SYNC.\n", "copybook: t.cpy: line 2: SYNCHRONIZED is not supported (it inserts slack bytes): remove it if the file has none"},
 		{"01 R.\n   05 F PIC 9(3)PP.\n", "copybook: t.cpy: line 2: picture 9(3)PP: scaling position P is not supported"},
-		{"01 R.\n   05 F PIC S9(3) SIGN LEADING.\n", "copybook: t.cpy: line 2: F: SIGN LEADING without SEPARATE (the sign in the first digit) is not supported"},
+		{"01 R.\n   05 F OCCURS 200.\n      10 G PIC X OCCURS 100.\n", "copybook: t.cpy: line 2: record R has 20000 fields once OCCURS are expanded (20000 of them from F OCCURS 200), more than 10000: lower the OCCURS counts, or describe the repeated part as one PIC X item and split it later"},
 		{"01 R.\n   05 F PIC X(3).\n66 G RENAMES F.\n", "copybook: t.cpy: line 3: level 66 (RENAMES) is not supported"},
 		{"01 R.\n   05 F PIC X(3) COMP-3.\n", "copybook: t.cpy: line 2: F: PIC X(3) cannot be COMP or COMP-3"},
 		{"01 R.\n   05 F PIC X(3)\n", "copybook: t.cpy: line 2: entry does not end with a period"},

@@ -2,16 +2,20 @@
 // described by a YAML Layout, like encoding/csv: NewDecoder, then Decode
 // until io.EOF.
 //
-// Lines with multi-byte characters are split into fields by
-// github.com/ianlopshire/go-fixedwidth, using a struct type built per record
-// type (reflect.StructOf, one string field per layout field, tagged
-// `fixed:"start,end,alignment,pad"`); ASCII lines by a compiled offset
-// slicer that trims the same way (Decoder.ViaGoFixedwidth turns it off;
-// differential tests run both on the same inputs). This package then types
-// the strings: integers as int64, decimals as exact
-// json.Number (never floating point), dates as time.Time.
+// Lines are split into fields by a compiled slicer: each field cut from the
+// line at its columns (bytes, or characters found once per line) and typed
+// in one go: integers as int64, decimals as exact json.Number (never
+// floating point), dates as time.Time; a field whose text is the same as in
+// the record before shares that record's value. It trims the way
+// github.com/ianlopshire/go-fixedwidth does, which stays the reference:
+// with Decoder.ViaGoFixedwidth every line is split by go-fixedwidth, using a
+// struct type built per record type (reflect.StructOf, one string field per
+// layout field, tagged `fixed:"start,end,alignment,pad"`), and the
+// differential tests and FuzzFastPath require the same records and errors
+// from both.
 //
-// Lines end with LF or CRLF; a UTF-8 byte-order mark at the start and a DOS
+// Lines end with LF or CRLF (see Layout.Framing for records without line
+// ends, and with RDWs and BDWs); a UTF-8 byte-order mark at the start and a DOS
 // end-of-file byte (0x1A) at the end are skipped, as are empty lines and
 // lines starting with the layout's comment prefix. Lines may be of any
 // length up to Decoder.MaxLineBytes.
@@ -20,6 +24,7 @@ package fixedwidth
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -127,10 +132,10 @@ type Decoder struct {
 	Name         string // file name for errors and positions; default none
 	MaxLineBytes int    // longest line in bytes, terminator excluded; 0 means DefaultMaxLineBytes
 
-	// ViaGoFixedwidth splits every line with go-fixedwidth's Decoder, as
-	// lines with multi-byte characters always are; by default (false) ASCII
-	// lines are split by a compiled offset slicer that trims alike, about
-	// twice as fast. Tests use it to hold the two to the same results.
+	// ViaGoFixedwidth splits every line with go-fixedwidth's Decoder and
+	// then types the strings; by default (false) the compiled slicer cuts
+	// and types the fields straight from the line, giving the same records
+	// with less work. Tests use it to hold the two to the same results.
 	ViaGoFixedwidth bool
 
 	layout *Layout
@@ -150,11 +155,18 @@ type Decoder struct {
 	pend    []byte // records still to come from one long line (framing auto)
 	pendAt  int64  // offset of pend
 
+	word      [4]byte // framing rdw, bdw: the descriptor word being read
+	blockLeft int     // framing bdw: bytes of the current block not yet read
+	blockAt   int64   // framing bdw: offset of the current block's BDW
+	lost      bool    // the framing is broken: stop after the error
+
 	totals totals // of the layout's controls
 	typed  []any  // the current record's values by field index, reused
 	vals   []string
 	envs   []map[string]string
 
+	memo     [][]memo     // per record type and field: the last value (compiled path)
+	cols     []int        // column starts of a line with multi-byte characters
 	fw       []*fwDecoder // per record type
 	fallback *fwDecoder
 
@@ -195,6 +207,10 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 			d.tab = newDecodeTable(s.cmap)
 		}
 		d.totals = make(totals, len(s.controls))
+		d.memo = make([][]memo, len(s.types))
+		for i, rt := range s.types {
+			d.memo[i] = make([]memo, len(rt.fields))
+		}
 	}
 	for {
 		raw, start, err := d.readLine()
@@ -210,6 +226,9 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 			var pe *ParseError
 			if errors.As(err, &pe) {
 				d.index++
+				if d.lost {
+					d.err = io.EOF // the framing is lost: nothing after it can be read
+				}
 				return legacybridge.Record{}, err
 			}
 			d.err = fmt.Errorf("fixedwidth: %s: read: %w", d.Name, err)
@@ -218,7 +237,7 @@ func (d *Decoder) Decode() (legacybridge.Record, error) {
 		if len(raw) == 0 || d.s.comment != nil && bytes.HasPrefix(raw, d.s.comment) {
 			continue
 		}
-		if d.s.blockFill != 0 && len(d.open) == 0 && isFill(bytes.TrimRight(raw, string(rune(d.s.space))), d.s.blockFill) {
+		if d.s.hasFill && len(d.open) == 0 && d.s.isFill(raw) {
 			continue
 		}
 		rec, err := d.decodeLine(raw, start)
@@ -239,6 +258,8 @@ func (d *Decoder) readLine() ([]byte, int64, error) {
 		return rec, at, nil
 	case d.s.framing == FramingFixed:
 		return d.readRecord()
+	case d.s.framing == FramingRDW || d.s.framing == FramingBDW:
+		return d.readVariable()
 	}
 	line, start, err := d.readLine1()
 	if n := d.s.recLen; err == nil && d.s.framing == FramingAuto && len(line) > n && len(line)%n == 0 {
@@ -280,17 +301,101 @@ func (d *Decoder) readRecord() ([]byte, int64, error) {
 	return b, start, nil
 }
 
-// isFill says whether a record is all block-fill bytes.
-func isFill(b []byte, c byte) bool {
+// isFill says whether a record is a block-fill record: all fill bytes, or
+// (a fill other than the blank) fill bytes and then blanks.
+func (s *schema) isFill(b []byte) bool {
+	if s.blockFill != s.space {
+		b = bytes.TrimRight(b, string(rune(s.space)))
+	}
 	if len(b) == 0 {
 		return false
 	}
 	for _, x := range b {
-		if x != c {
+		if x != s.blockFill {
 			return false
 		}
 	}
 	return true
+}
+
+// readVariable reads the next record of framing rdw or bdw: its record
+// descriptor word (after the block descriptor word of a new block), then
+// its bytes. Faults in the framing are errors naming the byte offset of
+// the descriptor word, after which nothing more is read (d.lost).
+func (d *Decoder) readVariable() ([]byte, int64, error) {
+	w := d.word[:]
+	lost := func(at int64, format string, args ...any) ([]byte, int64, error) {
+		d.lost = true
+		return nil, at, &ParseError{File: d.Name, Line: d.line + 1, Offset: at, Index: d.index,
+			Err: fmt.Errorf("%w: %s", ErrFraming, fmt.Sprintf(format, args...))}
+	}
+	for d.s.framing == FramingBDW && d.blockLeft == 0 {
+		at := d.offset
+		k, err := io.ReadFull(d.r, w)
+		d.offset += int64(k)
+		switch err {
+		case nil:
+		case io.EOF:
+			return nil, at, io.EOF
+		case io.ErrUnexpectedEOF:
+			return lost(at, "the input ends inside the block descriptor word at byte offset %d (% X is %d of its 4 bytes)", at, w[:k], k)
+		default:
+			return nil, at, err
+		}
+		var n int
+		if w[0]&0x80 != 0 { // extended BDW: 31-bit length
+			n = int(binary.BigEndian.Uint32(w) & 0x7FFFFFFF)
+		} else {
+			if w[2] != 0 || w[3] != 0 {
+				return lost(at, "block descriptor word % X at byte offset %d: bytes 3-4 must be zero (is the input RDW framed without blocks? then set framing: rdw)", w, at)
+			}
+			n = int(binary.BigEndian.Uint16(w[:2]))
+		}
+		if n < 4 {
+			return lost(at, "block descriptor word % X at byte offset %d gives a length of %d, less than its own 4 bytes", w, at, n)
+		}
+		d.blockAt, d.blockLeft = at, n-4
+	}
+	at := d.offset
+	k, err := io.ReadFull(d.r, w)
+	d.offset += int64(k)
+	switch err {
+	case nil:
+	case io.EOF:
+		return nil, at, io.EOF // framing bdw: blockLeft is 0 here
+	case io.ErrUnexpectedEOF:
+		return lost(at, "the input ends inside the record descriptor word at byte offset %d (% X is %d of its 4 bytes)", at, w[:k], k)
+	default:
+		return nil, at, err
+	}
+	n := int(binary.BigEndian.Uint16(w[:2]))
+	switch {
+	case d.s.framing == FramingBDW && d.blockLeft < 4:
+		return lost(at, "the block at byte offset %d ends %d bytes into the record descriptor word at byte offset %d", d.blockAt, d.blockLeft, at)
+	case w[2] != 0 || w[3] != 0:
+		return lost(at, "record descriptor word % X at byte offset %d: bytes 3-4 must be zero (spanned records, RECFM=VBS, are not supported; is the input blocked? then set framing: bdw)", w, at)
+	case n < 4:
+		return lost(at, "record descriptor word % X at byte offset %d gives a length of %d, less than its own 4 bytes", w, at, n)
+	case d.s.framing == FramingBDW && n > d.blockLeft:
+		return lost(at, "record descriptor word % X at byte offset %d gives a length of %d; the block at byte offset %d has %d bytes left", w, at, n, d.blockAt, d.blockLeft)
+	}
+	if d.s.framing == FramingBDW {
+		d.blockLeft -= n
+	}
+	n -= 4
+	if cap(d.buf) < n {
+		d.buf = make([]byte, n)
+	}
+	b := d.buf[:n]
+	k, err = io.ReadFull(d.r, b)
+	d.offset += int64(k)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return lost(at, "truncated record: its record descriptor word at byte offset %d gives %d bytes of data, the input ends after %d of them", at, n, k)
+	} else if err != nil {
+		return nil, at, err
+	}
+	d.line++
+	return b, at + 4, nil
 }
 
 // readLine1 reads the next line (framing lines).
@@ -358,6 +463,18 @@ func (d *Decoder) readLine1() ([]byte, int64, error) {
 	return line, start, nil
 }
 
+// asciiPrefix is the length of the longest prefix of b, in whole 8-byte
+// words, that is ASCII.
+func asciiPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	return i
+}
+
 // text is one line as UTF-8 and the means to find columns in it.
 type text struct {
 	s       string
@@ -367,20 +484,27 @@ type text struct {
 	start   int64 // input offset of the line
 	rawLen  int   // bytes of the line in the input
 	columns int
+	chars   bool  // neither ascii nor bytes: columns are characters of s
+	cols    []int // with chars: the byte index in s of columns 1, 2, ... found so far
+	scan    int   // with chars: the byte index in s after them
 }
 
 // at returns the byte index in s of column c (1-based); columns past the
 // end map to len(s).
 func (t *text) at(c int) int {
-	if t.ascii || t.bytes {
+	if !t.chars {
 		return min(c-1, len(t.s))
 	}
-	i := 0
-	for k := 1; k < c && i < len(t.s); k++ {
-		_, w := utf8.DecodeRuneInString(t.s[i:])
-		i += w
+	for len(t.cols) < c && t.scan < len(t.s) {
+		// Columns are found once a line, as far as they are asked for.
+		t.cols = append(t.cols, t.scan)
+		_, w := utf8.DecodeRuneInString(t.s[t.scan:])
+		t.scan += w
 	}
-	return i
+	if c-1 < len(t.cols) {
+		return t.cols[c-1]
+	}
+	return len(t.s)
 }
 
 // offset returns the input byte offset of column c; columns past the end
@@ -420,8 +544,8 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	switch s.charset {
 	case "utf-8":
 		t.ascii = true
-		for i, c := range raw {
-			if c >= utf8.RuneSelf {
+		for i := asciiPrefix(raw); i < len(raw); i++ {
+			if c := raw[i]; c >= utf8.RuneSelf {
 				t.ascii = false
 				if !utf8.Valid(raw[i:]) {
 					bad := i
@@ -465,6 +589,8 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	if t.ascii || t.bytes {
 		t.columns = len(t.s)
 	} else {
+		t.chars, t.cols = true, d.cols[:0]
+		defer func() { d.cols = t.cols[:0] }() // keep the room for the next line
 		t.columns = utf8.RuneCountInString(t.s)
 	}
 
@@ -580,10 +706,16 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 		}
 	}
 
-	// Split with go-fixedwidth, then type.
-	vals, err := d.split(t, rt)
-	if err != nil {
-		return legacybridge.Record{}, d.perr(t, 0, rt, "", err)
+	// Split and type: each field cut from the line at its columns and
+	// typed in one go (the compiled path); or, with ViaGoFixedwidth, split
+	// with go-fixedwidth, then typed.
+	fast := !d.ViaGoFixedwidth
+	var vals []string
+	if !fast {
+		var err error
+		if vals, err = d.split(t, rt); err != nil {
+			return legacybridge.Record{}, d.perr(t, 0, rt, "", err)
+		}
 	}
 	rec := legacybridge.Record{
 		Format: Format,
@@ -598,9 +730,14 @@ func (d *Decoder) decodeLine(raw []byte, start int64) (legacybridge.Record, erro
 	for i, f := range rt.fields {
 		var v any
 		var err error
-		if f.raw {
+		switch {
+		case f.raw && fast:
+			v, err = d.memo[rt.idx][i].rawValue(f, d.raw[min(f.start-1, len(d.raw)):min(f.end, len(d.raw))], s.space)
+		case f.raw:
 			v, err = f.rawValue(d.raw[min(f.start-1, len(d.raw)):min(f.end, len(d.raw))], s.space)
-		} else {
+		case fast:
+			v, err = d.memo[rt.idx][i].value(f, t.s[t.at(f.start):t.at(f.end+1)])
+		default:
 			v, err = f.convert(vals[i])
 		}
 		if err != nil {
@@ -763,15 +900,6 @@ func (d *Decoder) split(t *text, rt *recType) ([]string, error) {
 	}
 	vals := d.vals[:len(rt.fields)]
 	line := t.s[:t.at(rt.maxEnd+1)] // nothing past the last field matters
-	if t.ascii && !d.ViaGoFixedwidth {
-		// Compiled fast path: one byte a column, trimmed the way
-		// go-fixedwidth trims (the differential tests hold the two to the
-		// same results).
-		for i, f := range rt.fields {
-			vals[i] = trimField(line[f.start-1:f.end], f)
-		}
-		return vals, nil
-	}
 	if strings.ContainsAny(line, "\r\n") {
 		// A line end inside a fixed-length record is data, which
 		// go-fixedwidth's line scanner would split on: trim here, the way
@@ -823,18 +951,26 @@ func (d *Decoder) split(t *text, rt *recType) ([]string, error) {
 	return vals, nil
 }
 
-// trimField trims like go-fixedwidth's alignments.
+// trimField trims like go-fixedwidth's alignments (the pad is one ASCII
+// byte).
 func trimField(s string, f *field) string {
-	cut := string(rune(f.pad))
+	c := f.pad
 	switch f.trim {
-	case "right":
-		return strings.TrimRight(s, cut)
-	case "left":
-		return strings.TrimLeft(s, cut)
 	case "none":
 		return s
+	case "right":
+	default:
+		for len(s) > 0 && s[0] == c {
+			s = s[1:]
+		}
+		if f.trim == "left" {
+			return s
+		}
 	}
-	return strings.Trim(s, cut)
+	for len(s) > 0 && s[len(s)-1] == c {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func (s *schema) hasRole(role string) bool { return s.roleName(role) != "" }

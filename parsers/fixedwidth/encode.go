@@ -3,10 +3,12 @@ package fixedwidth
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -84,8 +86,10 @@ func (e *EncodeError) Unwrap() error { return e.Err }
 //     With implied decimals (scale) the point is left out and the fraction
 //     filled to the scale; a value with more decimals than that is an error.
 //     A sign is written as the layout says: for sign "leading" or "trailing"
-//     always (+ or -), for "overpunch" in the last digit, and when the
-//     layout names no sign only for negative values, in front;
+//     always (+ or -), for "overpunch" in the last digit, for
+//     "leading_overpunch" in the first (of the field when zero-filled,
+//     else of the number), and when the layout names no sign only for
+//     negative values, in front;
 //   - dates in the field's format, in the layout's Location (a time of day,
 //     on year 0, as it is);
 //   - nil (or a missing field) as the field's first null_if value, else
@@ -100,6 +104,12 @@ func (e *EncodeError) Unwrap() error { return e.Err }
 // record belongs to a header's batch, and a trailer closes the batch before
 // the next header. The trailer_count field is filled in when the record
 // leaves it out (nil), and checked when it is given.
+//
+// Records follow the layout's framing: each followed by Newline (lines,
+// auto), back to back (fixed), each after its RDW (rdw), or gathered into
+// blocks of at most block_size bytes, each after its BDW (bdw). With
+// fixed-length records and a block_size, Close pads the last block with
+// block_fill records.
 type Encoder struct {
 	Name    string // used in errors; default none
 	Newline string // line terminator: "\n" (default) or "\r\n"
@@ -116,6 +126,7 @@ type Encoder struct {
 	conv  []byte
 
 	nl       string // the line terminator written
+	block    []byte // framing bdw: the records of the block being filled, with their RDWs
 	totals   totals
 	vals     []any // the record's values by field index, for the totals
 	lines    int
@@ -163,7 +174,8 @@ func (e *Encoder) init() error {
 		e.cm = s.cmap.NewEncoder()
 	}
 	e.nl = e.Newline
-	if s.framing == FramingFixed {
+	switch s.framing {
+	case FramingFixed, FramingRDW, FramingBDW:
 		e.nl = "" // records follow one another
 	}
 	e.totals = make(totals, len(s.controls))
@@ -337,11 +349,10 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 		f := rt.fields[i]
 		copy(out[f.start-1:f.end], raws[k])
 	}
-	if _, err := e.w.Write(out); err != nil {
-		e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
-		return e.err
+	if most := s.mostRecord(); len(out) > most {
+		return fail("", fmt.Errorf("%w: the record is %d bytes; with framing %s a record holds at most %d", ErrTooLong, len(out), s.framing, most))
 	}
-	if _, err := e.w.WriteString(e.nl); err != nil {
+	if err := e.emit(out); err != nil {
 		e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
 		return e.err
 	}
@@ -361,11 +372,90 @@ func (e *Encoder) Encode(rec legacybridge.Record) error {
 	return nil
 }
 
+// mostRecord is the most bytes a record can have in the framing (RDW and
+// BDW lengths are 2 bytes; a block holds at most block_size bytes).
+func (s *schema) mostRecord() int {
+	switch s.framing {
+	case FramingRDW:
+		return maxRDW - 4
+	case FramingBDW:
+		return min(maxRDW, s.blockSize-4) - 4
+	}
+	return math.MaxInt
+}
+
+// emit writes one record as the framing wants it: followed by the line
+// end, after its RDW, or into the current block (framing bdw), which is
+// written when the next record no longer fits it.
+func (e *Encoder) emit(out []byte) error {
+	var rdw [4]byte
+	binary.BigEndian.PutUint16(rdw[:2], uint16(len(out)+4))
+	switch e.s.framing {
+	case FramingRDW:
+		if _, err := e.w.Write(rdw[:]); err != nil {
+			return err
+		}
+	case FramingBDW:
+		if 4+len(e.block)+4+len(out) > e.s.blockSize {
+			if err := e.writeBlock(); err != nil {
+				return err
+			}
+		}
+		e.block = append(append(e.block, rdw[:]...), out...)
+		return nil
+	}
+	if _, err := e.w.Write(out); err != nil {
+		return err
+	}
+	_, err := e.w.WriteString(e.nl)
+	return err
+}
+
+// writeBlock writes the current block (framing bdw) after its BDW.
+func (e *Encoder) writeBlock() error {
+	if len(e.block) == 0 {
+		return nil
+	}
+	var bdw [4]byte
+	binary.BigEndian.PutUint16(bdw[:2], uint16(len(e.block)+4))
+	if _, err := e.w.Write(bdw[:]); err != nil {
+		return err
+	}
+	_, err := e.w.Write(e.block)
+	e.block = e.block[:0]
+	return err
+}
+
+// fillBlock pads the output with block_fill records to a whole number of
+// blocks of block_size bytes (fixed-length records).
+func (e *Encoder) fillBlock() error {
+	s := e.s
+	if s.blockSize == 0 || s.framing == FramingBDW {
+		return nil
+	}
+	per := s.blockSize / s.recLen
+	if e.lines%per == 0 {
+		return nil
+	}
+	rec := bytes.Repeat([]byte{s.blockFill}, s.recLen)
+	for e.lines%per != 0 {
+		if _, err := e.w.Write(rec); err != nil {
+			return err
+		}
+		if _, err := e.w.WriteString(e.nl); err != nil {
+			return err
+		}
+		e.lines++
+	}
+	return nil
+}
+
 // Reset discards the Encoder's output state (buffered lines, batch and
 // trailer counts, a write error) and makes it write to w, keeping the
 // compiled layout: one Encoder can write many files, one after the other.
 func (e *Encoder) Reset(w io.Writer) {
 	e.w.Reset(w)
+	e.block = e.block[:0]
 	if e.err != nil && e.s != nil {
 		e.err = nil // a write error; a layout error stays
 	}
@@ -375,12 +465,17 @@ func (e *Encoder) Reset(w io.Writer) {
 	}
 }
 
-// Flush writes buffered lines to the underlying writer.
+// Flush writes buffered lines to the underlying writer (with framing bdw,
+// the block so far is written: the next record starts a new one).
 func (e *Encoder) Flush() error {
 	if e.err != nil {
 		return e.err
 	}
-	if err := e.w.Flush(); err != nil {
+	err := e.writeBlock()
+	if err == nil {
+		err = e.w.Flush()
+	}
+	if err != nil {
 		e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
 		return e.err
 	}
@@ -388,14 +483,20 @@ func (e *Encoder) Flush() error {
 }
 
 // Close checks that the output is complete (when the layout counts records
-// in a trailer, the last batch has its trailer) and flushes. It does not
-// close the underlying writer.
+// in a trailer, the last batch has its trailer), pads the last block with
+// block_fill records when the layout gives a block_size for fixed-length
+// records, and flushes. It does not close the underlying writer.
 func (e *Encoder) Close() error {
 	if err := e.init(); err != nil {
 		return err
 	}
 	if s := e.s; s.trailer != nil && (e.records > 0 || e.trailers == 0) {
 		return &EncodeError{File: e.Name, Err: fmt.Errorf("%w: the output ends without a %q record after %d records", ErrNoTrailer, s.trailer.name, e.records)}
+	}
+	if e.err == nil {
+		if err := e.fillBlock(); err != nil {
+			e.err = fmt.Errorf("fixedwidth: %s: write: %w", e.Name, err)
+		}
 	}
 	return e.Flush()
 }
@@ -575,7 +676,7 @@ func (f *field) number(width int, signed bool, v any) (string, error) {
 	}
 	sign := ""
 	switch {
-	case f.sign == "overpunch":
+	case f.overpunched():
 	case signed && neg:
 		sign = "-"
 	case signed:
@@ -583,15 +684,23 @@ func (f *field) number(width int, signed bool, v any) (string, error) {
 	case neg:
 		sign = "-"
 	}
-	if body == "" && (f.trim == "left" || f.trim == "right" || f.sign == "overpunch") {
+	if body == "" && (f.trim == "left" || f.trim == "right" || f.overpunched()) {
 		body = "0" // a bare zero where nothing is zero-filled
 	}
 	room := width - len(sign)
 	if len(body) > room {
 		return "", fmt.Errorf("%w: %s needs %d columns, the field (columns %d-%d) holds %d", ErrTooLong, text, len(body)+len(sign), f.start, f.end, width)
 	}
-	if f.sign == "overpunch" {
+	switch f.sign {
+	case signOverpunch:
 		body = overpunch(body, neg)
+	case signLeadingOverpunch:
+		if f.trim == "left" || f.trim == "right" {
+			body = overpunch0(body, neg)
+		} else {
+			// Zero-filled: the field's first digit carries the sign.
+			return overpunch0(strings.Repeat("0", room-len(body))+body, neg), nil
+		}
 	}
 	fill := string(rune(f.pad))
 	lead, trail := sign, ""
@@ -623,6 +732,11 @@ func overpunch(s string, neg bool) string {
 		c = 'J' + d - 1
 	}
 	return s[:len(s)-1] + string(c)
+}
+
+// overpunch0 carries the sign in the first digit (SIGN LEADING).
+func overpunch0(s string, neg bool) string {
+	return overpunch(s[:1], neg) + s[1:]
 }
 
 // integerText renders an integer value for comparing with a count.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,16 +43,35 @@ type Layout struct {
 	// CRLF), "fixed" (no separators: every record_length bytes is a
 	// record, as mainframes write; a last partial record is a short line,
 	// and a trailing DOS end-of-file byte or line end is tolerated for the
-	// ASCII-based encodings) or "auto" (lines, and a line of exactly k
+	// ASCII-based encodings), "auto" (lines, and a line of exactly k
 	// times record_length characters, k >= 2, is k records: for NACHA
-	// files that arrive with or without line breaks).
+	// files that arrive with or without line breaks), "rdw" (variable-length
+	// records, each after its 4-byte record descriptor word: the length,
+	// RDW included, in 2 big-endian bytes, then 2 zero bytes; as an FTP
+	// binary transfer of a RECFM=VB dataset with RDW gives them) or "bdw"
+	// (the same records in blocks, each after its 4-byte block descriptor
+	// word: the block's length, BDW included, big-endian in 2 bytes and 2
+	// zero bytes, or in 4 bytes with the top bit set for blocks over 32760
+	// bytes). A broken descriptor word, or a record the input ends inside,
+	// is an error naming its byte offset, and the Decoder reads no further.
 	Framing string `yaml:"framing,omitempty"`
 
-	// BlockFill, when set, is a character that fills blocking records:
-	// a record made only of it, outside any header's batch, is skipped
-	// (NACHA pads a file to a multiple of ten records with lines of "9").
-	// Default: none.
+	// BlockFill, when set, fills blocking records: a record made only of
+	// it, outside any header's batch, is skipped (NACHA pads a file to a
+	// multiple of ten records with lines of "9"), and the Encoder pads the
+	// last block with such records when BlockSize asks for blocks. One
+	// printable ASCII character (written in the layout's encoding), or a
+	// byte in hex written as it is ("0x00" for low-values, "0x40" for an
+	// EBCDIC blank). Default: none.
 	BlockFill string `yaml:"block_fill,omitempty"`
+
+	// BlockSize, in bytes, is for the Encoder. With framing fixed, lines or
+	// auto it is a multiple of record_length: the output is padded with
+	// block_fill records to a whole number of blocks of that many record
+	// bytes (line ends not counted; e.g. 940 for NACHA's blocking factor
+	// of ten 94-character records). With framing bdw it is the most bytes
+	// of a block, its BDW included (at most 32760, the default).
+	BlockSize int `yaml:"block_size,omitempty"`
 
 	// Columns says what a column is for UTF-8 input: "characters" (default)
 	// or "bytes". With "bytes", a field boundary that splits a multi-byte
@@ -182,11 +202,12 @@ type Field struct {
 	Format string `yaml:"format,omitempty"`
 
 	// Sign, for integers and decimals: "leading" (default: optional + or -
-	// before the digits), "trailing" (optional + or - after them) or
-	// "overpunch" (COBOL zoned decimal: the last digit carries the sign,
-	// { A-I positive, } J-R negative; in EBCDIC the zone half-byte of the
-	// last byte, C positive, D negative, F unsigned, whatever the code
-	// page).
+	// before the digits; COBOL SIGN LEADING SEPARATE), "trailing" (optional
+	// + or - after them; SIGN TRAILING SEPARATE), "overpunch" (COBOL zoned
+	// decimal: the last digit carries the sign, { A-I positive, } J-R
+	// negative; in EBCDIC the zone half-byte of the last byte, C positive,
+	// D negative, F unsigned, whatever the code page) or
+	// "leading_overpunch" (the same in the first digit: SIGN LEADING).
 	Sign string `yaml:"sign,omitempty"`
 
 	// Trim says which pad characters to remove: "both" (default), "right"
@@ -250,6 +271,18 @@ type Where struct {
 	In    []string `yaml:"in"`
 }
 
+// Overpunched signs: in the last digit (COBOL's default, SIGN TRAILING)
+// or in the first (SIGN LEADING).
+const (
+	signOverpunch        = "overpunch"
+	signLeadingOverpunch = "leading_overpunch"
+)
+
+// overpunched says whether a digit of the field carries its sign.
+func (f *field) overpunched() bool {
+	return f.sign == signOverpunch || f.sign == signLeadingOverpunch
+}
+
 // Field storage.
 const (
 	StorageDisplay = "display"
@@ -262,6 +295,15 @@ const (
 	FramingLines = "lines"
 	FramingFixed = "fixed"
 	FramingAuto  = "auto"
+	FramingRDW   = "rdw"
+	FramingBDW   = "bdw"
+)
+
+// maxBlock is the most bytes of a block with a 2-byte BDW (z/OS BLKSIZE),
+// and maxRDW the most of a record, its RDW included.
+const (
+	maxBlock = 32760
+	maxRDW   = 32756
 )
 
 // Field types.
@@ -341,6 +383,8 @@ type schema struct {
 	space     byte // the charset's blank
 	framing   string
 	blockFill byte
+	hasFill   bool     // blockFill is set
+	blockSize int      // Encoder: block bytes (bdw: the most, BDW included)
 	hasRaw    bool     // some field is read from raw bytes
 	maxLevel  int      // deepest header level; 0: no headers
 	headerAt  []string // header type name by level (index 1..maxLevel)
@@ -451,15 +495,44 @@ func compile(l *Layout) (*schema, error) {
 		if l.RecordLength <= 0 {
 			bad("framing %s needs record_length", l.Framing)
 		}
+	case FramingRDW, FramingBDW:
+		s.framing = l.Framing
 	default:
-		bad("framing %q is not lines, fixed or auto", l.Framing)
+		bad("framing %q is not lines, fixed, auto, rdw or bdw", l.Framing)
 	}
-	if l.BlockFill != "" {
-		if len(l.BlockFill) != 1 || l.BlockFill[0] < 0x21 || l.BlockFill[0] > 0x7e {
-			bad("block_fill %q must be one printable ASCII character", l.BlockFill)
-		} else {
-			s.blockFill = l.BlockFill[0]
+	rawFill := false
+	if f := l.BlockFill; f != "" {
+		switch {
+		case len(f) == 1 && f[0] >= 0x21 && f[0] <= 0x7e:
+			s.blockFill, s.hasFill = f[0], true
+		case len(f) == 4 && (f[:2] == "0x" || f[:2] == "0X"):
+			if b, err := strconv.ParseUint(f[2:], 16, 8); err == nil {
+				s.blockFill, s.hasFill, rawFill = byte(b), true, true
+				break
+			}
+			fallthrough
+		default:
+			bad("block_fill %q must be one printable ASCII character, or a byte in hex such as 0x00", f)
 		}
+	}
+	switch n := l.BlockSize; {
+	case n == 0:
+		if s.framing == FramingBDW {
+			s.blockSize = maxBlock
+		}
+	case s.framing == FramingBDW:
+		if n < 8 || n > maxBlock {
+			bad("block_size %d is not between 8 and %d (the most bytes of a block, its BDW included)", n, maxBlock)
+		}
+		s.blockSize = n
+	case s.framing == FramingRDW:
+		bad("block_size is for framing bdw (the most bytes of a block) or fixed-length records (blocks the Encoder fills), not rdw")
+	case l.RecordLength <= 0 || n < 0 || n%l.RecordLength != 0:
+		bad("block_size %d must be a multiple of record_length %d", n, l.RecordLength)
+	case !s.hasFill:
+		bad("block_size %d needs block_fill: the character the Encoder pads the last block with", n)
+	default:
+		s.blockSize = n
 	}
 	switch l.Columns {
 	case "", "characters":
@@ -595,7 +668,7 @@ func compile(l *Layout) (*schema, error) {
 	}
 	s.levels(bad)
 	s.compileControls(l.Controls, bad)
-	if s.blockFill != 0 && s.cmap != nil {
+	if s.hasFill && !rawFill && s.cmap != nil {
 		if b, ok := s.cmap.EncodeRune(rune(s.blockFill)); ok {
 			s.blockFill = b
 		}
@@ -689,15 +762,15 @@ func compileField(f *Field, s *schema, bad func(string, ...any)) *field {
 	switch f.Sign {
 	case "":
 		cf.sign = "leading"
-	case "leading", "trailing", "overpunch":
+	case "leading", "trailing", signOverpunch, signLeadingOverpunch:
 		if cf.kind != TypeInteger && cf.kind != TypeDecimal {
 			fail("sign is only for integers and decimals")
 		}
-		if f.Sign == "overpunch" && cf.kind == TypeDecimal && !cf.implied {
-			fail("overpunch sign needs an implied scale")
+		if cf.overpunched() && cf.kind == TypeDecimal && !cf.implied {
+			fail("%s sign needs an implied scale", f.Sign)
 		}
 	default:
-		fail("sign %q is not leading, trailing or overpunch", f.Sign)
+		fail("sign %q is not leading, trailing, overpunch or leading_overpunch", f.Sign)
 	}
 	switch f.Trim {
 	case "":
@@ -721,7 +794,7 @@ func compileField(f *Field, s *schema, bad func(string, ...any)) *field {
 		if f.Signed || f.Digits != 0 {
 			fail("signed and digits are only for packed and binary storage")
 		}
-		if s.ebcdic && cf.sign == "overpunch" {
+		if s.ebcdic && cf.overpunched() {
 			cf.raw = true // the zone half-byte, whatever the code page
 		}
 	case StoragePacked, StorageBinary:

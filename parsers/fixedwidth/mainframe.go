@@ -1,7 +1,9 @@
 package fixedwidth
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -78,11 +80,12 @@ func (f *field) rawValue(b []byte, space byte) (any, error) {
 		return nil, fmt.Errorf("%w: % X is %d of the field's %d bytes (the line is short)", ErrValue, b, len(b), n)
 	}
 	var neg bool
-	var digits string
+	var buf [40]byte
+	var digits []byte
 	switch f.storage {
 	case StoragePacked:
 		var ok bool
-		neg, digits, ok = unpack(b)
+		neg, digits, ok = unpack(buf[:0], b)
 		if !ok {
 			return nil, fmt.Errorf("%w: % X is not a packed decimal (COMP-3): each half-byte a digit 0-9, the last one the sign C, D or F", ErrValue, b)
 		}
@@ -101,7 +104,7 @@ func (f *field) rawValue(b []byte, space byte) (any, error) {
 				n = int64(binary.BigEndian.Uint64(b))
 			}
 			neg = n < 0
-			digits = strconv.FormatUint(absU(n), 10)
+			digits = strconv.AppendUint(buf[:0], absU(n), 10)
 		} else {
 			var n uint64
 			switch len(b) {
@@ -112,28 +115,91 @@ func (f *field) rawValue(b []byte, space byte) (any, error) {
 			default:
 				n = binary.BigEndian.Uint64(b)
 			}
-			digits = strconv.FormatUint(n, 10)
+			digits = strconv.AppendUint(buf[:0], n, 10)
 		}
 	default: // EBCDIC zoned decimal
 		var ok bool
-		neg, digits, ok = unzone(b)
+		neg, digits, ok = unzone(buf[:0], b, f.sign == signLeadingOverpunch)
 		if !ok {
-			return nil, fmt.Errorf("%w: % X is not an EBCDIC zoned decimal: digits F0-F9, the last byte's zone C, D or F", ErrValue, b)
+			where := "last"
+			if f.sign == signLeadingOverpunch {
+				where = "first"
+			}
+			return nil, fmt.Errorf("%w: % X is not an EBCDIC zoned decimal: digits F0-F9, the %s byte's zone C, D or F", ErrValue, b, where)
 		}
 	}
-	if neg {
-		digits = "-" + digits
+	if v, ok := f.rawNumber(neg, digits); ok {
+		return v, nil
 	}
-	if f.storage != StorageDisplay {
-		// The digits are the value: read them like display text with a
-		// leading sign.
-		g := *f
-		g.sign, g.nullIf, g.blankZero = "leading", nil, false
-		return g.convert(digits)
+	text := string(digits)
+	if neg {
+		text = "-" + text
 	}
 	g := *f
 	g.sign = "leading"
-	return g.convert(digits)
+	if f.storage != StorageDisplay {
+		// The digits are the value: read them like display text with a
+		// leading sign.
+		g.nullIf, g.blankZero = nil, false
+	}
+	return g.convert(text)
+}
+
+// rawNumber types the digits of a raw field (leading zeros kept, at least
+// one) as convert types them as text with a leading sign, when that is
+// simple: an integer of up to 18 significant digits, or a decimal with
+// implied places; ok is false otherwise (convert then decides).
+func (f *field) rawNumber(neg bool, digits []byte) (v any, ok bool) {
+	if f.storage == StorageDisplay && len(f.nullIf) > 0 {
+		return nil, false
+	}
+	switch {
+	case f.kind == TypeInteger:
+		i := 0
+		for i < len(digits)-1 && digits[i] == '0' {
+			i++
+		}
+		if len(digits)-i > 18 {
+			return nil, false
+		}
+		var n int64
+		for _, c := range digits[i:] {
+			n = n*10 + int64(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return n, true
+	case f.kind == TypeDecimal && f.implied:
+		sc := f.scale
+		ip, fp := digits, digits[:0]
+		if len(digits) > sc {
+			ip, fp = digits[:len(digits)-sc], digits[len(digits)-sc:]
+		} else {
+			ip, fp = nil, digits
+		}
+		for len(ip) > 0 && ip[0] == '0' {
+			ip = ip[1:]
+		}
+		var out [48]byte
+		b := out[:0]
+		if neg && (len(ip) > 0 || bytes.ContainsFunc(fp, func(r rune) bool { return r != '0' })) {
+			b = append(b, '-')
+		}
+		if len(ip) == 0 {
+			b = append(b, '0')
+		}
+		b = append(b, ip...)
+		if sc > 0 {
+			b = append(b, '.')
+			for range sc - len(fp) {
+				b = append(b, '0')
+			}
+			b = append(b, fp...)
+		}
+		return json.Number(b), true
+	}
+	return nil, false
 }
 
 func absU(n int64) uint64 {
@@ -143,18 +209,19 @@ func absU(n int64) uint64 {
 	return uint64(n)
 }
 
-// unpack reads a packed decimal: digits (leading zeros kept) and the sign.
-func unpack(b []byte) (neg bool, digits string, ok bool) {
-	d := make([]byte, 0, 2*len(b))
+// unpack reads a packed decimal: its digits (leading zeros kept), added
+// to dst, and the sign.
+func unpack(dst, b []byte) (neg bool, digits []byte, ok bool) {
+	d := dst
 	for i, c := range b {
 		hi, lo := c>>4, c&0x0F
 		if hi > 9 {
-			return false, "", false
+			return false, nil, false
 		}
 		d = append(d, '0'+hi)
 		if i < len(b)-1 {
 			if lo > 9 {
-				return false, "", false
+				return false, nil, false
 			}
 			d = append(d, '0'+lo)
 			continue
@@ -164,32 +231,36 @@ func unpack(b []byte) (neg bool, digits string, ok bool) {
 		case 0x0D, 0x0B:
 			neg = true
 		default:
-			return false, "", false
+			return false, nil, false
 		}
 	}
-	return neg, string(d), true
+	return neg, d, true
 }
 
-// unzone reads an EBCDIC zoned decimal with the sign in the zone of its
-// last byte.
-func unzone(b []byte) (neg bool, digits string, ok bool) {
-	d := make([]byte, len(b))
+// unzone reads an EBCDIC zoned decimal, its digits added to dst, with the
+// sign in the zone of its last byte (or, with leading, its first).
+func unzone(dst, b []byte, leading bool) (neg bool, digits []byte, ok bool) {
+	d := dst
+	at := len(b) - 1
+	if leading {
+		at = 0
+	}
 	for i, c := range b {
 		zone, lo := c>>4, c&0x0F
 		if lo > 9 {
-			return false, "", false
+			return false, nil, false
 		}
-		d[i] = '0' + lo
+		d = append(d, '0'+lo)
 		switch {
 		case zone == 0x0F:
-		case i == len(b)-1 && (zone == 0x0C || zone == 0x0A || zone == 0x0E):
-		case i == len(b)-1 && (zone == 0x0D || zone == 0x0B):
+		case i == at && (zone == 0x0C || zone == 0x0A || zone == 0x0E):
+		case i == at && (zone == 0x0D || zone == 0x0B):
 			neg = true
 		default:
-			return false, "", false
+			return false, nil, false
 		}
 	}
-	return neg, string(d), true
+	return neg, d, true
 }
 
 // scaledDigits turns a number into the digits of its unscaled value (no
@@ -311,11 +382,14 @@ func (f *field) rawBytes(dst []byte, v any, space byte) error {
 		for i := range dst {
 			dst[i] = 0xF0 | (d[i] - '0')
 		}
-		last := &dst[len(dst)-1]
+		sign := &dst[len(dst)-1]
+		if f.sign == signLeadingOverpunch {
+			sign = &dst[0]
+		}
 		if neg {
-			*last = 0xD0 | *last&0x0F
+			*sign = 0xD0 | *sign&0x0F
 		} else {
-			*last = 0xC0 | *last&0x0F
+			*sign = 0xC0 | *sign&0x0F
 		}
 	}
 	return nil

@@ -23,6 +23,7 @@ var (
 	ErrTrailerCount = errors.New("trailer count mismatch")
 	ErrNoTrailer    = errors.New("missing trailer")
 	ErrOrder        = errors.New("record out of order")
+	ErrFraming      = errors.New("broken record framing")
 )
 
 // convert turns the trimmed text of a field into its typed value: string,
@@ -138,30 +139,48 @@ func splitSign(v, sign string) (neg bool, digits string, ok bool) {
 			return v[n-1] == '-', strings.TrimRight(v[:n-1], " "), true
 		}
 		return false, v, true
-	case "overpunch":
+	case signOverpunch:
 		n := len(v)
-		c := v[n-1]
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			return false, v, true
-		case c == '{':
-			d = '0'
-		case c >= 'A' && c <= 'I':
-			d = '1' + c - 'A'
-		case c == '}':
-			d, neg = '0', true
-		case c >= 'J' && c <= 'R':
-			d, neg = '1'+c-'J', true
-		default:
+		d, neg, ok := unpunch(v[n-1])
+		if !ok {
 			return false, "", false
 		}
+		if d == v[n-1] {
+			return false, v, true
+		}
 		return neg, v[:n-1] + string(rune(d)), true
+	case signLeadingOverpunch:
+		d, neg, ok := unpunch(v[0])
+		if !ok {
+			return false, "", false
+		}
+		if d == v[0] {
+			return false, v, true
+		}
+		return neg, string(rune(d)) + v[1:], true
 	}
 	if v[0] == '-' || v[0] == '+' {
 		return v[0] == '-', strings.TrimLeft(v[1:], " "), true
 	}
 	return false, v, true
+}
+
+// unpunch reads an overpunched digit: { A-I positive, } J-R negative, a
+// plain digit unsigned.
+func unpunch(c byte) (d byte, neg, ok bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c, false, true
+	case c == '{':
+		return '0', false, true
+	case c >= 'A' && c <= 'I':
+		return '1' + c - 'A', false, true
+	case c == '}':
+		return '0', true, true
+	case c >= 'J' && c <= 'R':
+		return '1' + c - 'J', true, true
+	}
+	return 0, false, false
 }
 
 func allDigits(s string) bool {

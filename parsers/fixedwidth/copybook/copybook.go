@@ -12,8 +12,7 @@
 // REDEFINES, VALUE. Record types come from several 01 levels, or from one
 // 01 whose type code field has level-88 values, one per REDEFINES variant
 // in order. Anything else (OCCURS DEPENDING ON, SYNC, COMP-1/COMP-2,
-// POINTER, level 66, P in pictures, SIGN LEADING without SEPARATE, ...) is
-// an error naming the line.
+// POINTER, level 66, P in pictures, ...) is an error naming the line.
 package copybook
 
 import (
@@ -441,9 +440,15 @@ func clauses(it *item, c []token, name string) error {
 }
 
 // maxRecord bounds item and record sizes (bytes): far above any
-// mainframe record length, low enough that sizes cannot overflow and
-// OCCURS expansion cannot exhaust memory.
+// mainframe record length, low enough that sizes cannot overflow.
 const maxRecord = 1 << 20
+
+// MaxFields is the most fields a record type may have once OCCURS are
+// expanded (each occurrence of each named elementary item is a field).
+// Nested OCCURS multiply: a copybook over it is refused, naming the
+// OCCURS that gives the most fields and the total, instead of building a
+// layout (and decoding records) of that many fields.
+const MaxFields = 10000
 
 // pic is a parsed picture.
 type pic struct {
@@ -547,7 +552,7 @@ func build(items []*item, name string) (*Copybook, error) {
 	}
 	cb := &Copybook{Name: name}
 	for _, r := range roots {
-		if err := layout(r, 0, Display, false, name); err != nil {
+		if err := layout(r, 0, Display, false, nil, name); err != nil {
 			return nil, err
 		}
 	}
@@ -576,11 +581,16 @@ func (it *item) conditions() []*item {
 }
 
 // layout computes offsets and sizes of it and its children at offset.
-func layout(it *item, offset int, usage Usage, usageSet bool, name string) error {
+// usage and sign are what a group above says (sign: the group with a SIGN
+// clause, or nil), for the items that say nothing themselves.
+func layout(it *item, offset int, usage Usage, usageSet bool, sign *item, name string) error {
 	if it.usageSet {
 		usage, usageSet = it.usage, true
 	} else {
 		it.usage = usage
+	}
+	if it.signSet {
+		sign = it
 	}
 	it.offset = offset
 	kids := it.data()
@@ -609,16 +619,17 @@ func layout(it *item, offset int, usage Usage, usageSet bool, name string) error
 				return &Error{name, it.line, fmt.Sprintf("%s: binary items hold at most 18 digits", display(it))}
 			}
 		default:
+			if !it.signSet && sign != nil && p.numeric && p.signed {
+				// A group's SIGN clause holds for its signed display items.
+				it.signLead, it.signSep = sign.signLead, sign.signSep
+			}
 			it.size = p.length
-			if p.numeric && it.signSep {
+			if p.numeric && p.signed && it.signSep {
 				it.size++
 			}
 		}
-		if it.signSet && (!p.numeric || usage != Display) {
-			return &Error{name, it.line, fmt.Sprintf("%s: SIGN is only for signed display numbers", display(it))}
-		}
-		if it.signSet && it.signLead && !it.signSep {
-			return &Error{name, it.line, fmt.Sprintf("%s: SIGN LEADING without SEPARATE (the sign in the first digit) is not supported", display(it))}
+		if it.signSet && (!p.numeric || usage != Display || !p.signed) {
+			return &Error{name, it.line, fmt.Sprintf("%s: SIGN is only for signed display numbers (PIC S9, USAGE DISPLAY)", display(it))}
 		}
 		return sized(it, name)
 	}
@@ -637,7 +648,7 @@ func layout(it *item, offset int, usage Usage, usageSet bool, name string) error
 			}
 			start = o.offset
 		}
-		if err := layout(c, start, usage, usageSet, name); err != nil {
+		if err := layout(c, start, usage, usageSet, sign, name); err != nil {
 			return err
 		}
 		if c.redefines == "" {
@@ -654,8 +665,14 @@ func layout(it *item, offset int, usage Usage, usageSet bool, name string) error
 
 // sized applies OCCURS to it.size and checks it against maxRecord.
 func sized(it *item, name string) error {
-	if it.occurs > maxRecord || it.size > maxRecord || it.occurs > 0 && it.size*it.occurs > maxRecord {
-		return &Error{name, it.line, fmt.Sprintf("%s is larger than %d bytes: check its PIC and OCCURS counts", display(it), maxRecord)}
+	switch {
+	case it.size > maxRecord:
+		return &Error{name, it.line, fmt.Sprintf("%s is %d bytes, larger than %d bytes: check its PIC and OCCURS counts", display(it), it.size, maxRecord)}
+	case it.occurs > maxRecord:
+		return &Error{name, it.line, fmt.Sprintf("%s is larger than %d bytes (OCCURS %d): check its PIC and OCCURS counts", display(it), maxRecord, it.occurs)}
+	case it.occurs > 0 && it.size*it.occurs > maxRecord:
+		return &Error{name, it.line, fmt.Sprintf("%s is %d bytes (%d × %d), larger than %d bytes: check its PIC and OCCURS counts",
+			display(it), it.size*it.occurs, it.occurs, it.size, maxRecord)}
 	}
 	if it.occurs > 0 {
 		it.size *= it.occurs
@@ -687,6 +704,9 @@ func (cb *Copybook) records(roots []*item, name string) error {
 					r.name, at.Offset+1, at.Offset+at.Length, span.Offset+1, span.Offset+span.Length)}
 			}
 			rec := &Record{Name: r.name, Code: code, Length: r.size, Line: r.line}
+			if err := tooMany(r, r.name, nil, name); err != nil {
+				return err
+			}
 			cb.fields(rec, r, "", nil)
 			cb.Records = append(cb.Records, rec)
 		}
@@ -721,6 +741,9 @@ func (cb *Copybook) records(roots []*item, name string) error {
 	walk(root)
 	if code == nil || len(variants) == 0 {
 		rec := &Record{Name: root.name, Length: root.size, Line: root.line}
+		if err := tooMany(root, root.name, nil, name); err != nil {
+			return err
+		}
 		cb.fields(rec, root, "", nil)
 		cb.Records = append(cb.Records, rec)
 		return nil
@@ -745,6 +768,9 @@ func (cb *Copybook) records(roots []*item, name string) error {
 			if o != v {
 				skip[o] = true
 			}
+		}
+		if err := tooMany(root, c.name, skip, name); err != nil {
+			return err
 		}
 		cb.fields(rec, root, "", skip)
 		rec.Length = root.size // every variant takes the record's room
@@ -787,6 +813,50 @@ func typeCode(r *item, name string) (string, Span, error) {
 	return val, Span{Offset: found.offset - r.offset, Length: found.size}, nil
 }
 
+// tooMany refuses a record type (named rec) of more than MaxFields fields.
+func tooMany(root *item, rec string, skip map[*item]bool, name string) error {
+	n, big, bigN := count(root, skip)
+	if n <= MaxFields {
+		return nil
+	}
+	line := root.line
+	why := ""
+	if big != nil {
+		line = big.line
+		why = fmt.Sprintf(" (%d of them from %s OCCURS %d)", bigN, display(big), big.occurs)
+	}
+	return &Error{name, line, fmt.Sprintf("record %s has %d fields once OCCURS are expanded%s, more than %d: lower the OCCURS counts, or describe the repeated part as one PIC X item and split it later",
+		rec, n, why, MaxFields)}
+}
+
+// count is the number of fields the items under it give (as fields adds
+// them: OCCURS expanded, FILLER and left-out REDEFINES not counted), and
+// the OCCURS item that gives the most of them, with how many.
+func count(it *item, skip map[*item]bool) (n int, big *item, bigN int) {
+	for _, c := range it.data() {
+		if skip[c] || c.redefines != "" && (skip == nil || !isVariant(c, skip)) {
+			continue
+		}
+		per := 0
+		if len(c.data()) > 0 {
+			var b *item
+			var bn int
+			per, b, bn = count(c, skip)
+			if bn > bigN {
+				big, bigN = b, bn
+			}
+		} else if c.name != "" && c.name != "FILLER" {
+			per = 1
+		}
+		total := max(c.occurs, 1) * per // at most the item's bytes: no overflow
+		if c.occurs > 1 && total > bigN {
+			big, bigN = c, total
+		}
+		n += total
+	}
+	return n, big, bigN
+}
+
 // fields adds the elementary items under it to rec, OCCURS expanded, with
 // suffix for the occurrence; skip leaves out other variants. A REDEFINES
 // that is not a record variant is left out (fields cannot overlap), with
@@ -802,6 +872,11 @@ func (cb *Copybook) fields(rec *Record, it *item, suffix string, skip map[*item]
 		}
 		n := max(c.occurs, 1)
 		one := c.size / n
+		if len(c.data()) > 0 && c.occurs > 1 {
+			if f, _, _ := count(c, skip); f == 0 {
+				continue // only FILLER: nothing to expand
+			}
+		}
 		for k := 0; k < n; k++ {
 			sfx := suffix
 			if c.occurs > 0 {

@@ -2,6 +2,7 @@ package copybook_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -44,6 +45,11 @@ var (
            05 S-EMBED  PIC S9(3) SIGN TRAILING.
            05 S-BWZ    PIC 9(3)V99 BLANK WHEN ZERO.
            05 S-JUST   PIC X(4) JUSTIFIED RIGHT.
+           05 S-LEMB   PIC S9(3)V99 SIGN LEADING.
+           05 S-GROUP  SIGN IS LEADING SEPARATE.
+              10 S-G1  PIC S9(2).
+              10 S-G2  PIC 9(2).
+              10 S-G3  PIC S9(2) SIGN TRAILING.
 `
 	occursCpy = `       01 OCC-REC.
            05 O-ID     PIC X(2).
@@ -118,12 +124,19 @@ func TestParse(t *testing.T) {
 		name: "sign, blank when zero, justified",
 		src:  signCpy,
 		want: &copybook.Copybook{Name: "test.cpy", Records: []*copybook.Record{{
-			Name: "SIGN-REC", Length: 4 + 5 + 3 + 5 + 4, Line: 1, Fields: []copybook.Field{
+			Name: "SIGN-REC", Length: 4 + 5 + 3 + 5 + 4 + 5 + 3 + 2 + 2, Line: 1, Fields: []copybook.Field{
 				{Name: "S-LEAD", Offset: 0, Length: 4, Numeric: true, Digits: 3, Signed: true, SignSeparate: true, SignLeading: true, Line: 2},
 				{Name: "S-TRAIL", Offset: 4, Length: 5, Numeric: true, Digits: 4, Scale: 1, Signed: true, SignSeparate: true, Line: 3},
 				{Name: "S-EMBED", Offset: 9, Length: 3, Numeric: true, Digits: 3, Signed: true, Line: 4},
 				{Name: "S-BWZ", Offset: 12, Length: 5, Numeric: true, Digits: 5, Scale: 2, BlankWhenZero: true, Line: 5},
 				{Name: "S-JUST", Offset: 17, Length: 4, JustRight: true, Line: 6},
+				// SIGN LEADING without SEPARATE: the first digit carries the sign.
+				{Name: "S-LEMB", Offset: 21, Length: 5, Numeric: true, Digits: 5, Scale: 2, Signed: true, SignLeading: true, Line: 7},
+				// A group's SIGN clause holds for its signed items that
+				// have none of their own.
+				{Name: "S-G1", Offset: 26, Length: 3, Numeric: true, Digits: 2, Signed: true, SignSeparate: true, SignLeading: true, Line: 9},
+				{Name: "S-G2", Offset: 29, Length: 2, Numeric: true, Digits: 2, Line: 10},
+				{Name: "S-G3", Offset: 31, Length: 2, Numeric: true, Digits: 2, Signed: true, Line: 11},
 			},
 		}}},
 	}, {
@@ -268,7 +281,8 @@ func TestParseErrors(t *testing.T) {
 		{"continued literal", head + "           05 E-V PIC X(10) VALUE 'ABC\n      -    'DEF'.\n", 3, "continued literals are not supported"},
 		{"unclosed literal", head + "           05 E-V PIC X(3) VALUE 'ABC.\n", 3, "closing quote"},
 		{"no period", head + "           05 E-V PIC X(3)\n", 3, "does not end with a period"},
-		{"sign leading embedded", head + "           05 E-S PIC S9(3) SIGN LEADING.\n", 3, "SIGN LEADING without SEPARATE"},
+		{"sign on an unsigned item", head + "           05 E-S PIC 9(3) SIGN LEADING SEPARATE.\n", 3, "SIGN is only for signed display numbers"},
+		{"sign on packed", head + "           05 E-S PIC S9(3) COMP-3 SIGN LEADING.\n", 3, "SIGN is only for signed display numbers"},
 		{"binary over 18 digits", head + "           05 E-B PIC 9(19) COMP.\n", 3, "at most 18 digits"},
 		{"alphanumeric comp-3", head + "           05 E-B PIC X(3) COMP-3.\n", 3, "cannot be COMP"},
 		{"national picture", head + "           05 E-N2 PIC N(3).\n", 3, "national"},
@@ -285,7 +299,23 @@ func TestParseErrors(t *testing.T) {
 		{"huge nested occurs", head + "           05 E-G OCCURS 999999999.\n              10 E-H OCCURS 999999999.\n                 15 E-I PIC X(999) OCCURS 999999999.\n", 5, "larger than"},
 		{"occurs over the limit", head + "           05 E-T PIC X OCCURS 2000000.\n", 3, "larger than"},
 		{"huge repeat count", head + "           05 E-T PIC X(9223372036854775807).\n", 3, "repeat count"},
-		{"group over the limit", head + "           05 E-G.\n              10 E-A PIC X(1048576).\n              10 E-B PIC X.\n", 3, "E-G is larger than"},
+		{"group over the limit", head + "           05 E-G.\n              10 E-A PIC X(1048576).\n              10 E-B PIC X.\n", 3, "E-G is 1048577 bytes, larger than"},
+		{"occurs times size over the limit", head + "           05 E-G OCCURS 2000.\n              10 E-A PIC X(1000).\n", 3, "E-G is 2000000 bytes (2000 × 1000), larger than 1048576"},
+		// Fields are bounded too: nested OCCURS within the byte bound
+		// still expand into a million fields. The error names the OCCURS
+		// giving the most of them and the total.
+		{"nested occurs over the field limit", head + "           05 E-G OCCURS 1000.\n              10 E-H PIC X OCCURS 1000.\n", 3,
+			"record ERR-REC has 1000001 fields once OCCURS are expanded (1000000 of them from E-G OCCURS 1000), more than 10000"},
+		{"inner occurs over the field limit", head + "           05 E-G.\n              10 E-X PIC X.\n              10 E-H PIC X OCCURS 20000.\n", 5,
+			"record ERR-REC has 20002 fields once OCCURS are expanded (20000 of them from E-H OCCURS 20000)"},
+		{"variant over the field limit", `       01 V-REC.
+           05 V-TYPE PIC X.
+              88 V-ONE VALUE 'A'.
+              88 V-TWO VALUE 'B'.
+           05 V-A PIC X(30000).
+           05 V-B REDEFINES V-A.
+              10 V-C PIC X OCCURS 30000.
+`, 7, "record V-TWO has 30001 fields"},
 		{"level 88 first", "       88 E-OK VALUE 'A'.\n", 1, "level 88 before any item"},
 		{"empty", "      * only a comment\n", 1, "no data description entries"},
 		{"several 01 without a type code", head + "       01 ERR-TWO.\n           05 E-Z PIC X.\n", 1, "has no type code"},
@@ -345,5 +375,30 @@ func TestSnakeName(t *testing.T) {
 		if got := copybook.SnakeName(in); got != want {
 			t.Errorf("SnakeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFieldLimit checks the edges of MaxFields: a record of exactly that
+// many fields is read, one more is refused, and FILLER occurrences do not
+// count (nor are they expanded).
+func TestFieldLimit(t *testing.T) {
+	src := func(n int) string {
+		return fmt.Sprintf("       01 LIM-REC.\n           05 L-ID PIC X.\n           05 L-G OCCURS %d.\n              10 L-V PIC X.\n              10 FILLER PIC X.\n", n)
+	}
+	cb := parse(t, src(copybook.MaxFields-1))
+	if n := len(cb.Records[0].Fields); n != copybook.MaxFields {
+		t.Fatalf("%d fields, want %d", n, copybook.MaxFields)
+	}
+	if _, err := copybook.Parse(strings.NewReader(src(copybook.MaxFields)), "lim.cpy"); err == nil ||
+		!strings.Contains(err.Error(), fmt.Sprintf("line 3: record LIM-REC has %d fields", copybook.MaxFields+1)) {
+		t.Fatalf("one field over the limit: %v", err)
+	}
+	filler := "       01 F-REC.\n           05 F-ID PIC X.\n           05 F-G OCCURS 1000.\n              10 F-H OCCURS 1000.\n                 15 FILLER PIC X.\n"
+	cb = parse(t, filler)
+	if diff := cmp.Diff([]copybook.Field{{Name: "F-ID", Length: 1, Line: 2}}, cb.Records[0].Fields); diff != "" {
+		t.Errorf("FILLER occurrences (-want +got):\n%s", diff)
+	}
+	if cb.Records[0].Length != 1+1000*1000 {
+		t.Errorf("length %d", cb.Records[0].Length)
 	}
 }
