@@ -25,14 +25,14 @@ Example:
 func cmdLayout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "from-copybook" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "usage: legacybridge layout from-copybook [--encoding ibm037] [--framing fixed|lines|auto] FILE.cpy\n\n"+layoutHelp)
+			fmt.Fprintln(stdout, "usage: legacybridge layout from-copybook [--encoding ibm037] [--framing fixed|lines|auto|rdw|bdw] FILE.cpy\n\n"+layoutHelp)
 			return nil
 		}
-		return &exitError{2, errors.New("layout: usage: legacybridge layout from-copybook [--encoding ibm037] [--framing fixed|lines|auto] FILE.cpy")}
+		return &exitError{2, errors.New("layout: usage: legacybridge layout from-copybook [--encoding ibm037] [--framing fixed|lines|auto|rdw|bdw] FILE.cpy")}
 	}
 	fs := newFlagSet("layout from-copybook", "layout from-copybook [--encoding ibm037] [--framing fixed] FILE.cpy", layoutHelp, stderr)
 	enc := fs.String("encoding", "", "encoding of the data files: ibm037 (default), ibm1047, ibm1140, iso-8859-1, windows-1252, utf-8, ...")
-	framing := fs.String("framing", "", "record framing of the data files: fixed (default for EBCDIC: record_length bytes each, no line ends), lines or auto")
+	framing := fs.String("framing", "", "record framing of the data files: fixed (default for EBCDIC: record_length bytes each, no line ends), lines, auto, rdw (variable-length records after 4-byte record descriptor words) or bdw (RDWs inside blocks with block descriptor words)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
