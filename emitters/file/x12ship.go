@@ -543,6 +543,13 @@ func number(n json.Number, from string, integer bool) (fv, error) {
 	if s == "" {
 		return fv{"", from}, nil
 	}
+	// An exponent beyond any X12 number's reach is refused before big.Rat
+	// expands it.
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		if e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+")); err != nil || e > 30 || e < -30 {
+			return fv{}, fmt.Errorf("%s %s is out of the range X12 numbers can hold", from, s)
+		}
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return fv{}, fmt.Errorf("%s %q is not a number", from, s)
@@ -682,7 +689,10 @@ func (b *asnBuilder) build(n *asnData) (time.Time, error) {
 		if err != nil {
 			return issued, err
 		}
-		id := b.hl(1, "O", o.has())
+		if !o.has() {
+			return issued, fmt.Errorf("%s ships nothing: no tares, packs or items", from)
+		}
+		id := b.hl(1, "O", true)
 		b.seg("PRF", po, str(o.ReleaseNumber, from+".releaseNumber"), fv{}, dt)
 		if err := b.contents(id, o.asnContents, from+"."); err != nil {
 			return issued, err
@@ -775,6 +785,9 @@ func (b *asnBuilder) unit(parent int, level string, u asnUnit, from string) erro
 			return fmt.Errorf("%s has no type", mf)
 		}
 		b.seg("MAN", fv{code, mf + ".type"}, str(m.Value, mf+".value"))
+	}
+	if b.segs[len(b.segs)-1].Tag == "HL" && len(u.Packs)+len(u.Items) == 0 {
+		return fmt.Errorf("%s is empty: no label, packaging, weight, reference, packs or items", from)
 	}
 	for i, p := range u.Packs {
 		if err := b.unit(id, "P", p, fmt.Sprintf("%s.packs[%d]", from, i)); err != nil {

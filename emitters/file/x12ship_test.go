@@ -344,6 +344,10 @@ func TestX12ShipNoticeRefuses(t *testing.T) {
 			"packaging.quantity 1.5 is not a whole number"},
 		{"too many digits", `{` + base + `,"items":[{"buyerPartNumber":"B1","quantityShipped":12345678901,"uom":"each"}]}`,
 			`items[0].quantityShipped "12345678901" is 11 digits long; SN102 (R) takes 1 to 10`},
+		{"huge exponent", `{` + base + `,"items":[{"buyerPartNumber":"B1","quantityShipped":1e999999,"uom":"each"}]}`,
+			"items[0].quantityShipped 1e999999 is out of the range"},
+		{"empty tare", `{` + base + `,"tares":[{}]}`, "tares[0] is empty"},
+		{"empty order", `{` + base + `,"orders":[{"purchaseOrderNumber":"P1"}]}`, "orders[0] ships nothing"},
 		{"pack in pack", `{` + base + `,"packs":[{"packs":[{"items":[` + item + `]}]}]}`, "packs[0] holds packs"},
 		{"bad date", `{` + base + `,"shipDate":"02.12.2024","items":[` + item + `]}`, `shipDate "02.12.2024" is not a date`},
 		{"not JSON", `<asn/>`, "event data"},
@@ -700,3 +704,36 @@ func BenchmarkX12ShipNotice(b *testing.B) {
 type counterControls struct{}
 
 func (counterControls) ControlNumbers(string) x12.ControlNumbers { return &x12.Counter{} }
+
+// FuzzX12ShipNotice: whatever event data the encoder accepts becomes one
+// 856 that parsers/x12 reads without a problem and the demo mapping maps.
+func FuzzX12ShipNotice(f *testing.F) {
+	for _, ev := range asnEvents(f) {
+		f.Add([]byte(ev.Data))
+	}
+	f.Add([]byte(`{"shipmentId":"S1","issuedAt":"2024-12-02T07:50:00Z","tares":[{"sscc":"001234567890123456","packs":[{"items":[{"gtin":"012345678905","quantityShipped":1e1,"uom":"case"}]}]}]}`))
+	m, err := mappings.Load(demoMap)
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc := shipEncoder(f, file.X12Profile{SenderID: "US", ReceiverID: "THEM"}, counterControls{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		if err := enc.Encode(&out, legacybridge.Event{ID: "e", Source: "s", Type: file.ShipNoticeType, Data: data}); err != nil {
+			return
+		}
+		var warns []string
+		d := x12.NewDecoder(bytes.NewReader(out.Bytes()))
+		d.Warn = func(e *x12.ParseError) { warns = append(warns, e.Error()) }
+		tx, err := d.Decode()
+		if err != nil || len(warns) > 0 {
+			t.Fatalf("accepted data gave an 856 the decoder refuses: %v %v\n%s", err, warns, out.Bytes())
+		}
+		if _, err := d.Decode(); err != io.EOF {
+			t.Fatalf("more than one set: %v", err)
+		}
+		if _, err := m.Map(tx.Record()); err != nil {
+			t.Fatalf("accepted data gave an 856 the demo mapping refuses: %v\n%s", err, out.Bytes())
+		}
+	})
+}
