@@ -208,28 +208,30 @@ func (f *Flow) acknowledge(ctx context.Context, c FileClaim, hash string, size i
 // ackMessages turns the report's documents into the acknowledgement events'
 // messages, leaving out those of interchanges delivered before unless the
 // flow acknowledges them again.
-func (f *Flow) ackMessages(report *AckReport, resent map[string]*fileInterchange, info FileInfo, hash, corr string) ([]Message, error) {
+func (f *Flow) ackMessages(report *AckReport, resent map[string]*fileInterchange, info FileInfo, hash, corr string) ([]Message, []AckDocument, error) {
 	topic := f.Acks.Topic
 	if topic == "" {
 		topic = f.Topic
 	}
 	var msgs []Message
+	var docs []AckDocument
 	for i, doc := range report.Documents {
 		if resent[doc.Acknowledged.Key()] != nil && !f.Acks.Resent {
 			continue
 		}
 		ev, err := AckEvent(doc, info.Name, hash, info.ModTime)
 		if err != nil {
-			return nil, fmt.Errorf("acknowledgement %d of %s: %w", i+1, info.Name, err)
+			return nil, nil, fmt.Errorf("acknowledgement %d of %s: %w", i+1, info.Name, err)
 		}
 		ev.ID = EventID(f.Name, hash, -2, i)
 		ev.Source = f.EventSource
 		ev.Extensions["correlationid"] = corr
 		msgs = append(msgs, ev.Message(topic))
-		f.Logger.Info("acknowledgement sent", "file", info.Name, "type", doc.Type, "status", doc.Status,
+		docs = append(docs, doc)
+		f.Logger.Info("acknowledgement queued with the file's events", "file", info.Name, "type", doc.Type, "status", doc.Status,
 			"interchange", doc.Acknowledged.String(), "control_number", doc.ControlNumber)
 	}
-	return msgs, nil
+	return msgs, docs, nil
 }
 
 // emitAll emits msgs in batches of BatchSize.
@@ -255,7 +257,7 @@ func (f *Flow) emitAll(ctx context.Context, msgs []Message) error {
 func (f *Flow) rejectFile(ctx context.Context, c FileClaim, rec FileRecord, report *AckReport, perr error) (Summary, error) {
 	info := c.Info()
 	corr := EventID(f.Name, rec.Hash, -1, -1)
-	msgs, err := f.ackMessages(report, nil, info, rec.Hash, corr)
+	msgs, docs, err := f.ackMessages(report, nil, info, rec.Hash, corr)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -314,7 +316,8 @@ func (f *Flow) rejectFile(ctx context.Context, c FileClaim, rec FileRecord, repo
 	if err := f.emitAll(ctx, msgs); err != nil {
 		return f.emitFailed(ctx, c, rec, err)
 	}
-	sum.Acks = len(msgs) - sum.DeadLetters
+	f.Metrics.acknowledged(f.Name, docs, sum.Rejected)
+	sum.Acks = len(docs)
 	if perr != nil {
 		if first == nil {
 			first = perr

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"legacybridge"
 	"legacybridge/internal/ledger"
 	"legacybridge/parsers/edifact"
@@ -116,6 +118,8 @@ func TestFlowAcknowledgesAndPostsGoodSets(t *testing.T) {
 	keyed := newKeyed()
 	f := ediFlow(t, dir, em, led, nil, nil)
 	f.Acks = &legacybridge.Acknowledgements{Topic: "acks", Acknowledger: &x12.FlowAcks{Controls: keyed.x12}}
+	reg := prometheus.NewRegistry()
+	f.Metrics = legacybridge.NewMetrics(reg)
 	drop(t, dir, "ASN_7.edi", badCount(7))
 	s, err := f.RunOnce(context.Background())
 	if err != nil {
@@ -146,6 +150,12 @@ func TestFlowAcknowledgesAndPostsGoodSets(t *testing.T) {
 	}
 	if len(a.Groups) != 1 || len(a.Groups[0].Sets) != 3 || a.Groups[0].Sets[1].Status != "rejected" || a.Groups[0].Accepted != 2 {
 		t.Errorf("groups = %+v", a.Groups)
+	}
+	if n := counter(t, reg, "legacybridge_edi_acknowledgements_total", "type", "997", "status", "partially_accepted"); n != 1 {
+		t.Errorf("acknowledgements metric = %v, want 1", n)
+	}
+	if n := counter(t, reg, "legacybridge_edi_sets_rejected_total"); n != 1 {
+		t.Errorf("rejected sets metric = %v, want 1", n)
 	}
 	// Quarantined with the reason naming the set.
 	if !slices.Contains(ls(t, dir), filepath.Join("error", "ASN_7.edi")) {
@@ -320,4 +330,33 @@ func TestFlowAcknowledgesResentOnlyWhenAsked(t *testing.T) {
 		}
 		led.Close()
 	}
+}
+
+// counter is the value of the counter name whose labels include the given
+// name/value pairs (0 when there is none).
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

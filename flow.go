@@ -732,16 +732,20 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	if err := f.finishRead(ctx, c, hr, r, nbytes); err != nil {
 		return sum, err
 	}
+	var ackDocs []AckDocument
 	if report != nil {
-		msgs, err := f.ackMessages(report, resent, info, hash, corr)
+		msgs, docs, err := f.ackMessages(report, resent, info, hash, corr)
 		if err != nil {
 			return sum, err
 		}
 		batch = append(batch, msgs...)
-		sum.Acks = len(msgs)
+		sum.Acks, ackDocs = len(msgs), docs
 	}
 	if err := flush(); err != nil {
 		return f.emitFailed(ctx, c, rec, err)
+	}
+	if report != nil {
+		f.Metrics.acknowledged(f.Name, ackDocs, sum.Rejected)
 	}
 	rec.Events = sum.Events
 	rec.Failed = sum.DeadLetters
@@ -1107,13 +1111,14 @@ type interchangePruner interface {
 func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, found *fileInterchanges, report *AckReport) (Summary, error) {
 	acks := 0
 	if report != nil && f.Acks.Resent {
-		msgs, err := f.ackMessages(report, nil, c.Info(), rec.Hash, EventID(f.Name, rec.Hash, -1, -1))
+		msgs, docs, err := f.ackMessages(report, nil, c.Info(), rec.Hash, EventID(f.Name, rec.Hash, -1, -1))
 		if err != nil {
 			return Summary{}, err
 		}
 		if err := f.emitAll(ctx, msgs); err != nil {
 			return f.emitFailed(ctx, c, rec, err)
 		}
+		f.Metrics.acknowledged(f.Name, docs, 0)
 		acks = len(msgs)
 	}
 	to, err := c.Archive(ctx)

@@ -14,6 +14,8 @@ type Metrics struct {
 	emitSeconds *prometheus.HistogramVec
 	pollErrors  *prometheus.CounterVec
 	retries     *prometheus.CounterVec
+	acks        *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
 }
 
 // NewMetrics registers the runner's metrics with reg.
@@ -34,8 +36,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "legacybridge_file_retries_total", Help: "Transient failures while processing a file (it stays claimed and is retried).",
 		}, []string{"flow"}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "legacybridge_edi_acknowledgements_total", Help: "EDI acknowledgements sent (997, 999, TA1, CONTRL), by flow, type and status.",
+		}, []string{"flow", "type", "status"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "legacybridge_edi_sets_rejected_total", Help: "EDI transaction sets / messages rejected by their acknowledgement (not posted), by flow.",
+		}, []string{"flow"}),
 	}
-	reg.MustRegister(m.files, m.events, m.emitSeconds, m.pollErrors, m.retries)
+	reg.MustRegister(m.files, m.events, m.emitSeconds, m.pollErrors, m.retries, m.acks, m.rejected)
 	return m
 }
 
@@ -61,5 +69,18 @@ func (m *Metrics) pollError(flow string) {
 func (m *Metrics) retry(flow string) {
 	if m != nil {
 		m.retries.WithLabelValues(flow).Inc()
+	}
+}
+
+// acknowledged counts acknowledgements sent and sets rejected.
+func (m *Metrics) acknowledged(flow string, docs []AckDocument, rejected int) {
+	if m == nil {
+		return
+	}
+	for _, d := range docs {
+		m.acks.WithLabelValues(flow, d.Type, d.Status).Inc()
+	}
+	if rejected > 0 {
+		m.rejected.WithLabelValues(flow).Add(float64(rejected))
 	}
 }
