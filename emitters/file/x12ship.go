@@ -94,7 +94,8 @@ type X12Profile struct {
 // value longer or shorter than its X12 004010 element allows, a value
 // holding one of the partner's delimiters (X12 cannot escape them), a
 // weight without a unit, a shipment packaging code without a quantity, an
-// item without any part number, a quantity that is not a number.
+// item without any part number, an order, tare or pack with nothing in it,
+// a quantity that is not a number.
 //
 // Control numbers come from X12Controls with the event's source and id as
 // the key, so a redelivered event is written again with the same numbers
