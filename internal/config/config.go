@@ -341,6 +341,10 @@ type Delivery struct {
 // ledger per sender and receiver pair and go up by one per event; a
 // redelivered event is written with the numbers it had.
 type DeliveryX12 struct {
+	// Partner names a profile of partners: its id and qualifier are the
+	// receiver, its version and delimiters those of the 856, unless set
+	// here.
+	Partner string `yaml:"partner"`
 	// SenderQualifier and SenderID are ISA05/ISA06 (we); ReceiverQualifier
 	// and ReceiverID ISA07/ISA08 (the partner). Ids are required (at most
 	// 15 characters); qualifiers default to ZZ.
@@ -566,6 +570,7 @@ func Load(path string) (*Config, error) {
 	c.deliveryDefaults()
 	c.captureDefaults()
 	c.partnerDefaults()
+	c.deliveryPartners()
 	return &c, nil
 }
 

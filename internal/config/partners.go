@@ -103,6 +103,43 @@ func (c *Config) partnerDefaults() {
 	}
 }
 
+// PartnerNamed returns the profile called name, or nil.
+func (c *Config) PartnerNamed(name string) *Partner {
+	for i := range c.Partners {
+		if c.Partners[i].Name == name {
+			return &c.Partners[i]
+		}
+	}
+	return nil
+}
+
+// deliveryPartners fills x12-856 envelopes from the partner profiles they
+// name; what the delivery sets itself wins.
+func (c *Config) deliveryPartners() {
+	for i := range c.Deliveries {
+		x := c.Deliveries[i].X12
+		if x == nil || x.Partner == "" {
+			continue
+		}
+		p := c.PartnerNamed(x.Partner)
+		if p == nil || p.Standard != "x12" {
+			continue // validate says so
+		}
+		if x.ReceiverID == "" {
+			x.ReceiverID = p.ID
+			if x.ReceiverQualifier == "" {
+				x.ReceiverQualifier = p.Qualifier
+			}
+		}
+		if x.Version == "" {
+			x.Version = p.Version
+		}
+		if x.Delimiters == (Delimiters{}) && p.Delimiters != nil {
+			x.Delimiters = *p.Delimiters
+		}
+	}
+}
+
 func (c *Config) validatePartners(add func(string, ...any)) {
 	names := map[string]bool{}
 	ids := map[string]bool{}
@@ -154,6 +191,17 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 		}
 		if d := p.Delimiters; d != nil {
 			checkDelimiters(where, p.Standard, d, add)
+		}
+	}
+	for i, d := range c.Deliveries {
+		if d.X12 == nil || d.X12.Partner == "" {
+			continue
+		}
+		switch p := c.PartnerNamed(d.X12.Partner); {
+		case p == nil:
+			add("deliveries[%d] (%s): x12.partner %q is not a name in partners", i, d.Name, d.X12.Partner)
+		case p.Standard != "x12":
+			add("deliveries[%d] (%s): x12.partner %q is an %s partner", i, d.Name, d.X12.Partner, p.Standard)
 		}
 	}
 	for i := range c.Flows {
