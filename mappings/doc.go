@@ -29,7 +29,9 @@
 // a segment and its followers (N1[N101=ST]/N301), HL loops by level (HL[I]:
 // descendants of the current loop by HL02 parent ids; with outside: [P],
 // only those not inside a pack below it) and qualifier/value pairs
-// (PO106*BP). Fixed-width paths are fields.NAME and envelope.NAME.
+// (PO106*BP). A group declared with id:, parent: and level: is a
+// hierarchy like HL (EDIFACT CPS: CPS[T] by a level read from its PAC).
+// Fixed-width paths are fields.NAME and envelope.NAME.
 // The full reference is README.md in this directory.
 //
 // Load compiles a file and lists every problem in it; a *Mapping is a

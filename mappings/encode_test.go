@@ -80,7 +80,7 @@ func FuzzParseExpr(f *testing.F) {
 			return
 		}
 		m.loc = time.UTC
-		d, err := buildDoc(rec.Segments, po850Groups)
+		d, err := buildDoc(rec.Segments, po850Groups, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -127,6 +127,35 @@ func (c *evalCtx) readPath(s scope, p *path) value {
 	return present(elementValue(c.doc.segs[idx], p.elem), idx)
 }
 
+// levels sets the level of every loop of a declared hierarchy: its top:
+// expression when it has no parent and the hierarchy has one, else its
+// level: expression, read in the loop. An absent value leaves the loop
+// without a level: selectors by level skip it and outside: looks through it.
+func (c *evalCtx) levels() error {
+	for _, h := range c.doc.hls {
+		hr := c.m.hiers[h.tag]
+		if hr == nil {
+			continue // HL: HL03
+		}
+		e, key := hr.level, "level"
+		if h.parent == nil && hr.top != nil {
+			e, key = hr.top, "top"
+		}
+		v, err := c.eval(scope{n: h, hl: h}, e)
+		if err != nil {
+			seg := v.seg
+			if seg < 0 {
+				seg = h.lo
+			}
+			return c.fail("", seg, fmt.Errorf("%s %s: groups.%s.%s: %w", h.tag, h.id, h.tag, key, err))
+		}
+		if v.v != nil {
+			h.level = toText(v.v)
+		}
+	}
+	return nil
+}
+
 // present makes empty text absent.
 func present(v any, seg int) value {
 	if s, ok := v.(string); ok && s == "" {

@@ -63,6 +63,7 @@ const (
 	condNone    condKind = iota
 	condEq               // [REF01=BM] or [N101=ST,BT]
 	condOrdinal          // [2]: the second match
+	condLevel            // [T] or [T,P] on a declared hierarchy: the loop's level
 )
 
 type cond struct {
@@ -100,6 +101,7 @@ var (
 	nameRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	numberRe     = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 	levelRe      = regexp.MustCompile(`^[A-Z0-9]{1,2}$`) // an HL03 level code
+	levelsRe     = regexp.MustCompile(`^[A-Z0-9]{1,2}(\s*,\s*[A-Z0-9]{1,2})*$`)
 )
 
 func parseDesignator(s string) (designator, error) {
@@ -134,10 +136,19 @@ func parseCond(tag, s string) (cond, error) {
 	}
 	lhs, rhs, ok := strings.Cut(s, "=")
 	if !ok {
-		if tag == "HL" && s != "" {
+		switch {
+		case tag == "HL" && s != "":
 			// HL[S] is short for HL[HL03=S]: the hierarchical level code.
 			lhs, rhs = "HL03", s
-		} else {
+		case levelsRe.MatchString(s):
+			// CPS[T]: the level of a declared hierarchy's loop (checked
+			// against the mapping's hierarchies by checkSteps).
+			c := cond{kind: condLevel}
+			for _, v := range strings.Split(s, ",") {
+				c.values = append(c.values, strings.TrimSpace(v))
+			}
+			return c, nil
+		default:
 			return cond{}, fmt.Errorf("bad selector [%s] (want [%s01=CODE] or [n])", s, tag)
 		}
 	}

@@ -7,69 +7,95 @@ import (
 	"legacybridge"
 )
 
-// A node is a scope of an EDI transaction: the whole transaction (root), an
-// HL loop, a declared segment group (a segment and its followers until the
-// next tag in a set) or, inside each: over plain segments, one segment.
+// A node is a scope of an EDI transaction: the whole transaction (root), a
+// hierarchy loop (HL, or a declared hierarchy such as EDIFACT CPS), a
+// declared segment group (a segment and its followers until the next tag in
+// a set) or, inside each: over plain segments, one segment.
 //
 // A scope's segments are its loose segments plus its child groups. Paths see
 // only loose segments; a group is reached by naming it (N1[N101=ST]/N102) or
-// by each:/with:. HL loops nest by HL02 (parent id), not by position: the
-// segments of an HL loop are the HL segment and its followers up to the next
-// HL (or CTT/SE); its descendants are other loops.
+// by each:/with:. Loops nest by their parent id (HL02, CPS02), not by
+// position: the segments of a loop are its first segment and its followers
+// up to the next loop (HL: or CTT/SE); its descendants are other loops.
 type node struct {
 	tag    string
 	lo, hi int   // segment index range [lo, hi)
 	loose  []int // indices of loose segments, in order
 	groups []*node
 
-	// HL loops only.
+	// Loops only (HL, declared hierarchies).
 	hl     bool
 	id     string
 	level  string
 	parent *node
-	kids   []*node // child loops (HL02 = this id), in document order
+	kids   []*node // child loops (parent id = this id), in document order
 	depth  int
 	order  int // index in doc.hls
 }
 
+// A hierarchy makes every segment of a tag start a loop that nests by an
+// id/parent element pair: HL (built in: HL01, HL02, level HL03) and groups
+// declared with id:, parent: and level: (EDIFACT CPS: CPS01, CPS02, the
+// level an expression such as the PAC's package type).
+type hierarchy struct {
+	tag    string
+	id     designator
+	parent designator
+	level  *expr // the loop's level code, evaluated in the loop
+	top    *expr // the level of a loop without a parent; nil: level
+}
+
+// hlHierarchy is the X12 HL hierarchy's id and parent elements.
+var hlHierarchy = &hierarchy{tag: "HL", id: designator{tag: "HL", pos: 1}, parent: designator{tag: "HL", pos: 2}}
+
 // doc indexes one record's segments for path evaluation.
 type doc struct {
-	segs []legacybridge.Segment
-	root *node
-	hls  []*node // every HL loop in document order
-	tops []*node // loops without a parent, in document order
+	segs  []legacybridge.Segment
+	root  *node
+	hls   []*node // every loop (HL or declared hierarchy) in document order
+	tops  []*node // loops without a parent, in document order
+	hiers map[string]*hierarchy
 }
 
 // hlEnds are the tags that close an HL loop besides the next HL.
 var hlEnds = map[string]bool{"HL": true, "CTT": true, "SE": true}
 
-// buildDoc partitions segs into loose segments, declared groups and HL
-// loops. groups maps a group's start tag to the tags (besides itself) that
-// end it; HL and SE end every group.
-func buildDoc(segs []legacybridge.Segment, groups map[string]map[string]bool) (*doc, error) {
-	d := &doc{segs: segs}
+// buildDoc partitions segs into loose segments, declared groups and loops
+// (HL, and the hierarchies in hiers). groups maps a group's start tag to the
+// tags (besides itself) that end it; HL, SE and hierarchy tags end every
+// group. The levels of declared hierarchies are expressions, set afterwards
+// by evalCtx.levels.
+func buildDoc(segs []legacybridge.Segment, groups map[string]map[string]bool, hiers map[string]*hierarchy) (*doc, error) {
+	d := &doc{segs: segs, hiers: hiers}
 	d.root = &node{lo: 0, hi: len(segs)}
 	d.partition(d.root, 0, len(segs), groups, true)
 	if len(d.hls) == 0 {
 		return d, nil
 	}
-	byID := make(map[string]*node, len(d.hls))
+	type key struct{ tag, id string }
+	byID := make(map[key]*node, len(d.hls))
 	for i, h := range d.hls {
 		h.order = i
 		hs := segs[h.lo]
-		h.id = hs.Element(1).Value()
-		parent := hs.Element(2).Value()
-		h.level = hs.Element(3).Value()
-		if h.id == "" {
-			return nil, &structError{seg: h.lo, err: fmt.Errorf("HL01 (hierarchical id) is empty")}
+		hr := hlHierarchy
+		if h.tag != "HL" {
+			hr = hiers[h.tag]
 		}
-		if _, dup := byID[h.id]; dup {
-			return nil, &structError{seg: h.lo, err: fmt.Errorf("HL01 %s is used twice", h.id)}
+		h.id = elementValue(hs, hr.id)
+		parent := elementValue(hs, hr.parent)
+		if h.tag == "HL" {
+			h.level = hs.Element(3).Value()
+		}
+		if h.id == "" {
+			return nil, &structError{seg: h.lo, err: fmt.Errorf("%s (hierarchical id) is empty", hr.id)}
+		}
+		if _, dup := byID[key{h.tag, h.id}]; dup {
+			return nil, &structError{seg: h.lo, err: fmt.Errorf("%s %s is used twice", hr.id, h.id)}
 		}
 		if parent != "" {
-			p, ok := byID[parent]
+			p, ok := byID[key{h.tag, parent}]
 			if !ok {
-				return nil, &structError{seg: h.lo, err: fmt.Errorf("HL %s names parent %s, which no earlier HL has", h.id, parent)}
+				return nil, &structError{seg: h.lo, err: fmt.Errorf("%s %s names parent %s, which no earlier %s has", h.tag, h.id, parent, h.tag)}
 			}
 			h.parent = p
 			h.depth = p.depth + 1
@@ -77,7 +103,7 @@ func buildDoc(segs []legacybridge.Segment, groups map[string]map[string]bool) (*
 		} else {
 			d.tops = append(d.tops, h)
 		}
-		byID[h.id] = h
+		byID[key{h.tag, h.id}] = h
 	}
 	return d, nil
 }
@@ -106,11 +132,30 @@ func (d *doc) partition(n *node, from, hi int, groups map[string]map[string]bool
 			i = j
 			continue
 		}
-		if until, ok := groups[tag]; ok {
+		if top && d.hiers[tag] != nil {
+			// A declared hierarchy's loop: up to the next loop (of any
+			// hierarchy), a tag of its until: list, or SE.
+			until := groups[tag]
 			j := i + 1
 			for j < hi {
 				t := d.segs[j].Tag
-				if t == tag || until[t] || t == "HL" || t == "SE" {
+				if t == "HL" || d.hiers[t] != nil || until[t] || t == "SE" {
+					break
+				}
+				j++
+			}
+			g := &node{tag: tag, lo: i, hi: j, hl: true, loose: []int{i}}
+			d.partition(g, i+1, j, groups, false)
+			n.groups = append(n.groups, g)
+			d.hls = append(d.hls, g)
+			i = j
+			continue
+		}
+		if until, ok := groups[tag]; ok && d.hiers[tag] == nil {
+			j := i + 1
+			for j < hi {
+				t := d.segs[j].Tag
+				if t == tag || until[t] || t == "HL" || t == "SE" || d.hiers[t] != nil {
 					break
 				}
 				j++
@@ -126,8 +171,8 @@ func (d *doc) partition(n *node, from, hi int, groups map[string]map[string]bool
 	}
 }
 
-// scope is where paths are evaluated: a node, and the HL loop that encloses
-// it (nil at the root) for HL selectors.
+// scope is where paths are evaluated: a node, and the loop that encloses
+// it (nil at the root) for loop selectors.
 type scope struct {
 	n  *node
 	hl *node
@@ -171,27 +216,55 @@ func (d *doc) matches(c cond, i int, nth *int) bool {
 	case condOrdinal:
 		*nth++
 		return *nth == c.n
+	case condLevel:
+		return false // only loops have levels (matchesLoop)
 	}
 	return true
 }
 
-// selectAll returns the scopes a step selects in s, in document order: HL
-// loops (at the root every loop, inside an HL loop its descendants; with
-// st.outside, only those not inside a loop of those levels below the
-// scope), the scope's declared groups of the tag, or its loose segments of
-// the tag.
+// matchesLoop tests a selector condition on a loop: [T] tests its level,
+// other conditions its first segment.
+func (d *doc) matchesLoop(c cond, h *node, nth *int) bool {
+	if c.kind == condLevel {
+		return slices.Contains(c.values, h.level)
+	}
+	return d.matches(c, h.lo, nth)
+}
+
+// isLoop reports whether tag starts loops (HL or a declared hierarchy).
+func (d *doc) isLoop(tag string) bool { return tag == "HL" || d.hiers[tag] != nil }
+
+// selectAll returns the scopes a step selects in s, in document order:
+// loops (at the root every loop of the tag, inside a loop of the tag its
+// descendants; with st.outside, only those not inside a loop of those
+// levels below the scope), the scope's declared groups of the tag (with
+// st.outside, also those of the loops below the scope that are not inside
+// a loop of those levels), or its loose segments of the tag.
 func (d *doc) selectAll(s scope, st step, isGroup bool, limit int) []scope {
 	var out []scope
 	nth := 0
 	switch {
-	case st.tag == "HL":
+	case d.isLoop(st.tag):
+		anc := s.hl
+		if anc != nil && anc.tag != st.tag {
+			anc = nil // another hierarchy's loop: select from the root
+		}
 		cands := d.hls
-		if s.hl != nil || len(st.outside) > 0 {
-			cands = d.below(s.hl, st.outside)
+		if anc != nil || len(st.outside) > 0 {
+			cands = d.below(anc, st.outside)
 		}
 		for _, h := range cands {
-			if d.matches(st.cond, h.lo, &nth) {
+			if h.tag == st.tag && d.matchesLoop(st.cond, h, &nth) {
 				out = append(out, scope{n: h, hl: h})
+				if limit > 0 && len(out) == limit {
+					break
+				}
+			}
+		}
+	case isGroup && len(st.outside) > 0:
+		for _, g := range d.groupsThrough(s, st) {
+			if d.matches(st.cond, g.n.lo, &nth) {
+				out = append(out, g)
 				if limit > 0 && len(out) == limit {
 					break
 				}
@@ -216,6 +289,39 @@ func (d *doc) selectAll(s scope, st step, isGroup bool, limit int) []scope {
 			}
 		}
 	}
+	return out
+}
+
+// groupsThrough returns, in document order, the declared groups of st.tag
+// in the scope and, when the scope is the root or a loop, in the loops
+// below it that neither are nor lie inside a loop of a level in
+// st.outside: LIN groups of a tare and of the levels looked through below
+// it, but not those of its packs. Each comes with the loop that holds it.
+func (d *doc) groupsThrough(s scope, st step) []scope {
+	var out []scope
+	for _, g := range s.n.groups {
+		if g.tag == st.tag {
+			out = append(out, scope{n: g, hl: s.hl})
+		}
+	}
+	if s.n != d.root && !s.n.hl {
+		return out
+	}
+	var anc *node
+	if s.n.hl {
+		anc = s.n
+	}
+	for _, l := range d.below(anc, st.outside) {
+		if slices.Contains(st.outside, l.level) {
+			continue
+		}
+		for _, g := range l.groups {
+			if g.tag == st.tag {
+				out = append(out, scope{n: g, hl: l})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b scope) int { return a.n.lo - b.n.lo })
 	return out
 }
 

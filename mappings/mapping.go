@@ -28,6 +28,7 @@ type Mapping struct {
 	time      *expr
 	loc       *time.Location
 	groups    map[string]map[string]bool
+	hiers     map[string]*hierarchy // groups declared with id:/parent:/level:
 	lookups   map[string]map[string]string
 	data      *objField
 	problems  []error
@@ -52,12 +53,20 @@ type spec struct {
 		Subject string `yaml:"subject"`
 		Time    string `yaml:"time"`
 	} `yaml:"event"`
-	Timezone string `yaml:"timezone"`
-	Groups   map[string]struct {
-		Until []string `yaml:"until"`
-	} `yaml:"groups"`
-	Lookups map[string]map[string]string `yaml:"lookups"`
-	Data    yaml.Node                    `yaml:"data"`
+	Timezone string                       `yaml:"timezone"`
+	Groups   map[string]groupSpec         `yaml:"groups"`
+	Lookups  map[string]map[string]string `yaml:"lookups"`
+	Data     yaml.Node                    `yaml:"data"`
+}
+
+// groupSpec declares a segment group; with id:, parent: and level: its
+// segments start hierarchy loops that nest by id and parent, as HL loops do.
+type groupSpec struct {
+	Until  []string `yaml:"until"`
+	ID     string   `yaml:"id"`     // element holding the loop's id: CPS01
+	Parent string   `yaml:"parent"` // element holding its parent's id: CPS02
+	Level  string   `yaml:"level"`  // expression giving its level code, read in the loop
+	Top    string   `yaml:"top"`    // expression giving the level of a loop without a parent (default: level)
 }
 
 // stringList is a YAML scalar or sequence of scalars.
@@ -222,6 +231,10 @@ func (m *Mapping) compile(sp *spec, reg *Registry) {
 		}
 		m.groups[tag] = until
 	}
+	m.hiers = map[string]*hierarchy{}
+	for _, tag := range sortedKeys(sp.Groups) {
+		m.compileHierarchy(tag, sp.Groups[tag])
+	}
 	if sp.Event.Subject == "" {
 		m.problem("event.subject: missing (the business key, also the Kafka key)")
 	} else {
@@ -241,6 +254,51 @@ func (m *Mapping) compile(sp *spec, reg *Registry) {
 		}
 		m.data = m.compileObject(n, "data")
 		m.checkAgainstSchema()
+	}
+}
+
+// compileHierarchy reads a group's id:, parent:, level: and top:, if any.
+// It runs after every group is declared, so level expressions may name
+// groups.
+func (m *Mapping) compileHierarchy(tag string, g groupSpec) {
+	if g.ID == "" && g.Parent == "" && g.Level == "" && g.Top == "" {
+		return
+	}
+	where := "groups." + tag
+	h := &hierarchy{tag: tag}
+	ok := true
+	elem := func(key, text string) designator {
+		if text == "" {
+			m.problem("%s: %s: missing (a hierarchy needs id:, parent: and level:)", where, key)
+			ok = false
+			return designator{}
+		}
+		d, err := parseDesignator(strings.TrimSpace(text))
+		switch {
+		case err != nil:
+			m.problem("%s: %s: %v", where, key, err)
+			ok = false
+		case d.tag != tag || len(d.quals) > 0:
+			m.problem("%s: %s: %q is not an element of %s (want %s01, %s02, ...)", where, key, text, tag, tag, tag)
+			ok = false
+		}
+		return d
+	}
+	h.id = elem("id", g.ID)
+	h.parent = elem("parent", g.Parent)
+	if g.Level == "" {
+		m.problem("%s: level: missing (an expression read in the loop, such as PAC03 | lookup(package_kind, 'P'))", where)
+		ok = false
+	} else if h.level = m.compileExpr(nil, where+".level", g.Level); h.level == nil {
+		ok = false
+	}
+	if g.Top != "" {
+		if h.top = m.compileExpr(nil, where+".top", g.Top); h.top == nil {
+			ok = false
+		}
+	}
+	if ok {
+		m.hiers[tag] = h
 	}
 }
 
@@ -297,6 +355,10 @@ func (m *Mapping) checkPath(n *yaml.Node, where string, p *path) {
 // step that is a plain segment must be of the element's tag.
 func (m *Mapping) checkSteps(n *yaml.Node, where, text string, steps []step, hasElem bool, elemTag string) {
 	for i, st := range steps {
+		if st.cond.kind == condLevel && m.hiers[st.tag] == nil {
+			m.problemAt(n, where, "%s: [%s] selects loops by level, and %s is not a hierarchy (declare it under groups: with id:, parent: and level:); to test an element write [%s01=%s]",
+				text, strings.Join(st.cond.values, ","), st.tag, st.tag, strings.Join(st.cond.values, ","))
+		}
 		if st.tag == "HL" || m.groups[st.tag] != nil {
 			continue
 		}
@@ -447,7 +509,10 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 	when, unless, by := optExpr("when"), optExpr("unless"), optExpr("by")
 	if _, ok := keys["by"]; ok {
 		last := sel[len(sel)-1]
-		if last.tag == "HL" || m.groups[last.tag] == nil {
+		switch {
+		case last.tag == "HL" || m.hiers[last.tag] != nil:
+			m.problemAt(keys["by"], where, "by: groups declared groups (groups:), and %s selects %s loops, a hierarchy", text, last.tag)
+		case m.groups[last.tag] == nil:
 			m.problemAt(keys["by"], where, "by: groups declared groups (groups:), and %s selects %s", text, last.tag)
 		}
 		if _, ok := keys["fields"]; !ok {
@@ -498,10 +563,12 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 }
 
 // compileOutside reads outside: a level code (HL03) or a list of them. It
-// applies only to a selector whose last step is HL.
+// applies to a selector whose last step is a loop (HL, a declared
+// hierarchy) or a declared group (then taken through the loops below the
+// scope).
 func (m *Mapping) compileOutside(n *yaml.Node, where, sel string, last step) []string {
-	if last.tag != "HL" {
-		m.problemAt(n, where, "outside: applies to HL loops only, and %s selects %s", sel, last.tag)
+	if last.tag != "HL" && m.groups[last.tag] == nil {
+		m.problemAt(n, where, "outside: applies to HL loops, hierarchies and declared groups, and %s selects %s, a plain segment", sel, last.tag)
 		return nil
 	}
 	var items []*yaml.Node
@@ -601,7 +668,7 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 	c := &evalCtx{m: m, rec: &rec}
 	root := scope{}
 	if len(rec.Segments) > 0 {
-		d, err := buildDoc(rec.Segments, m.groups)
+		d, err := buildDoc(rec.Segments, m.groups, m.hiers)
 		if err != nil {
 			var se *structError
 			if errors.As(err, &se) {
@@ -611,6 +678,9 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 		}
 		c.doc = d
 		root = scope{n: d.root}
+		if err := c.levels(); err != nil {
+			return nil, err
+		}
 	}
 	subj, err := c.eval(root, m.subject)
 	if err != nil {

@@ -177,7 +177,7 @@ data:
   l: PO1[0]/PO101
   m: upper(BEG03)
   n: BEG03 | lookup(uom, ZZ)
-  o: {each: PO1, outside: [O], fields: {x: PO102}}
+  o: {each: REF, outside: [O], fields: {x: REF02}}
   p: {each: "HL[I]", outside: [o, P], fields: {x: PO102}}
   q: {with: "HL[I]", outside: {O: x}, fields: {x: PO102}}
   r: {each: "HL[I]", outside: [], fields: {x: PO102}}
@@ -222,7 +222,7 @@ data:
 		`data.l: "PO1[0]/PO101": bad selector [0]: ordinals start at 1`,
 		`data.m: "upper(BEG03)": unknown function "upper"`,
 		`data.n: "BEG03 | lookup(uom, ZZ)": lookup: fallback: bad element "ZZ"`,
-		`data.o: outside: applies to HL loops only, and PO1 selects PO1`,
+		`data.o: outside: applies to HL loops, hierarchies and declared groups, and REF selects REF, a plain segment`,
 		`data.p: outside: "o" is not a level code (HL03, such as O or P)`,
 		`data.q: outside: want a level code (HL03) or a list of them`,
 		`data.r: outside: no level codes`,

@@ -281,7 +281,7 @@ func TestHLOutside(t *testing.T) {
 		"HL*11*10*P", // pack on it
 		"HL*12*11*I", // item in that pack
 		"SE*14*0001")
-	d, err := buildDoc(rec.Segments, nil)
+	d, err := buildDoc(rec.Segments, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

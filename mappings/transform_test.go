@@ -30,7 +30,7 @@ func evalOn(t *testing.T, rec legacybridge.Record, groups map[string]map[string]
 	c := &evalCtx{m: m, rec: &rec}
 	root := scope{}
 	if len(rec.Segments) > 0 {
-		d, err := buildDoc(rec.Segments, groups)
+		d, err := buildDoc(rec.Segments, groups, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
