@@ -230,3 +230,78 @@ func TestConcurrentMap(t *testing.T) {
 		}
 	}
 }
+
+// pickPackDesadv is pickPack856 as a DESADV: the consignment (CPS+1), its
+// pallets (PAC 201), their cartons (PAC CT), each labelled GIN+BJ, and the
+// lines in the cartons, each naming its order.
+func pickPackDesadv(tares, packs, items int) []string {
+	segs := []string{"UNH*1*DESADV>D>96A>UN", "BGM*351*SHIP-PP*9", "DTM*137>202401151200>203", "RFF*BM>BOL1",
+		"CPS*1", fmt.Sprintf("PAC*%d**201", tares)}
+	id, line := 1, 0
+	for t := 0; t < tares; t++ {
+		id++
+		tare := id
+		segs = append(segs, fmt.Sprintf("CPS*%d*1", tare), "PAC*1**201", "PCI*33E", fmt.Sprintf("GIN*BJ*0812345%011d", tare))
+		for p := 0; p < packs; p++ {
+			id++
+			pack := id
+			segs = append(segs, fmt.Sprintf("CPS*%d*%d", pack, tare), "PAC*1**CT", "PCI*33E", fmt.Sprintf("GIN*BJ*0812345%011d", pack))
+			for i := 0; i < items; i++ {
+				line++
+				segs = append(segs, fmt.Sprintf("LIN*%d", line), fmt.Sprintf("PIA*5*NW-%05d>BP", line),
+					fmt.Sprintf("QTY*12>%d", 1+i), fmt.Sprintf("RFF*ON>PO-%d>%d", line%7, line))
+			}
+		}
+	}
+	return append(segs, fmt.Sprintf("CNT*2>%d", line), fmt.Sprintf("UNT*%d*1", len(segs)+2))
+}
+
+// BenchmarkMapDesadvPickPack maps pick-and-pack DESADVs of 100 and 2000
+// lines; the reference, measured in the same run, is the 856 mapping on
+// pickPack856 of the same shape (x_856 is the DESADV's time over the
+// 856's). Like the 856, the cost stays linear: a level's lines are found
+// by walking only that level's part of the CPS tree.
+func BenchmarkMapDesadvPickPack(b *testing.B) {
+	m := demoMapping(b, "edifact-desadv-shipment-notice.yaml")
+	m856 := demoMapping(b, "x12-856-shipment-notice.yaml")
+	for _, size := range []struct{ tares, packs, items int }{{2, 25, 2}, {20, 50, 2}} {
+		n := size.tares * size.packs * size.items
+		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
+			rec := edifactRecord(pickPackDesadv(size.tares, size.packs, size.items)...)
+			if _, err := m.Map(rec); err != nil {
+				b.Fatal(err)
+			}
+			x := x12Record("856", pickPack856(size.tares, size.packs, size.items)...)
+			ref := reference(b, func() error { _, err := m856.Map(x); return err })
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Map(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(float64(n)*1e9/perOp, "items/s")
+			b.ReportMetric(perOp/ref, "x_856")
+		})
+	}
+}
+
+// TestPickPackDesadv checks the benchmark's DESADV maps as intended: the
+// same placements as the 856 of the same shape.
+func TestPickPackDesadv(t *testing.T) {
+	m := demoMapping(t, "edifact-desadv-shipment-notice.yaml")
+	evs, err := m.Map(edifactRecord(pickPackDesadv(3, 4, 2)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := placements(t, evs[0].Data)
+	if len(got) != 24 {
+		t.Fatalf("%d lines placed, want 24", len(got))
+	}
+	if want := "tares[081234500000000002]/packs[081234500000000003]/items: NW-00001 1"; got[0] != want {
+		t.Errorf("first line %q, want %q", got[0], want)
+	}
+	if want := "tares[081234500000000012]/packs[081234500000000016]/items: NW-00024 2"; got[23] != want {
+		t.Errorf("last line %q, want %q", got[23], want)
+	}
+}

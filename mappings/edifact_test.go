@@ -136,6 +136,7 @@ func TestGoldenEDIFACT(t *testing.T) {
 	}{
 		{"edifact-orders", edifactSample("ORDERS_NW_4500098901.edi"), 1},
 		{"edifact-desadv", edifactSample("DESADV_ACME_20241202_0815.edi"), 2},
+		{"edifact-desadv-packing", edifactSample("DESADV_ACME_20241203_0600.edi"), 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, applied := mapAll(t, readEDIFACT(t, c.path), orders, desadv)

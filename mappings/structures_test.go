@@ -109,6 +109,14 @@ func TestShipmentStructures(t *testing.T) {
 			"tares[00008123450000002005]/packs[00008123450000002029]/items: NW-40018 12",
 			"tares[00008123450000002036]/packs[00008123450000002043]/items: NW-11002 500",
 		}},
+		{"pallets-cartons", []string{
+			"tares[381234560000000011]/packs[381234560000000028]/items: NW-77120 24",
+			"tares[381234560000000011]/packs[381234560000000028]/items: NW-11002 100",
+			"tares[381234560000000011]/packs[381234560000000035]/items: NW-40018 12",
+			"tares[381234560000000042]/packs[381234560000000059]/items: NW-40019 12",
+			"tares[381234560000000042]/items: NW-11003 500",
+			"packs[381234560000000066]/items: NW-90551 16",
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			recs := readX12(t, filepath.Join("testdata", "x12", "856-"+c.name+".edi"))
