@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"path"
 	"strings"
 	"time"
@@ -123,16 +124,26 @@ func CleanPath(name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// TempName is the name a transport's Create writes under before renaming the
-// file into place on Close: hidden (leading dot) and in the same folder, so
-// pollers (ours and a partner's) skip it and the rename stays atomic.
+// TempName returns a new name for a transport's Create to write under before
+// renaming the file into place on Close: hidden (leading dot) and in the
+// same folder, so pollers (ours and a partner's) skip it and the rename
+// stays atomic; and different at each call (8 random hex digits), so two
+// writers of one name at once — two deliveries of a consumer group during
+// a rebalance, two processes sharing a drop — never open, truncate or
+// rename away each other's temporary file.
 //
-// For a base name near MaxNameLen the temporary name is shortened by
-// FitName, so it stays within the limit and distinct per name.
+// The form is ".NAME.XXXXXXXX.legacybridge-tmp". For a base name near
+// MaxNameLen the NAME part is shortened by FitName, so the temporary name
+// stays within the limit.
+//
+// A temporary file left by a crash is not reused by a later Create (it was
+// when the name was fixed): it stays, hidden, until removed.
 func TempName(name string) string {
 	dir, base := path.Split(name)
-	return dir + FitName("."+base, ".legacybridge-tmp")
+	return dir + FitName("."+base, fmt.Sprintf(".%08x", rand.Uint32())+tempSuffix)
 }
+
+const tempSuffix = ".legacybridge-tmp"
 
 // MaxNameLen is the longest base name, in bytes, that the filesystems behind
 // drops accept (NAME_MAX on Linux and BSD, and so on most SFTP and FTP

@@ -74,6 +74,7 @@ func TestFS(t *testing.T, fsys bridges.FS, opts ...Option) {
 	t.Run("NotExist", s.notExist)
 	t.Run("UnsafeNames", s.unsafeNames)
 	t.Run("AtomicCreate", s.atomicCreate)
+	t.Run("SameNameCreate", s.sameNameCreate)
 	t.Run("FailedCreate", s.failedCreate)
 	t.Run("AbandonedCreate", s.abandonedCreate)
 	t.Run("Rename", s.rename)
@@ -515,8 +516,9 @@ func (s *suite) unsafeNames(t *testing.T) {
 }
 
 // atomicCreate checks that a file being written is invisible under its final
-// name until Close succeeds, that it is written under bridges.TempName in
-// the same folder, and that Create replaces an existing file.
+// name until Close succeeds, that it is written under a temporary name in
+// the same folder (bridges.TempName: ".NAME.<random>.legacybridge-tmp"),
+// and that Create replaces an existing file.
 func (s *suite) atomicCreate(t *testing.T) {
 	ctx := ctxFor(t)
 	s.mkdir(t, ctx, "atomic")
@@ -535,16 +537,16 @@ func (s *suite) atomicCreate(t *testing.T) {
 		}
 		// Some clients hand data to the server from another goroutine; give
 		// the temporary file a moment to appear.
-		tmp := path.Base(bridges.TempName(name))
 		var listed map[string]bridges.Entry
+		var tmp []string
 		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			listed = s.list(t, ctx, "atomic")
-			if _, ok := listed[tmp]; ok || time.Now().After(deadline) {
+			if tmp = tempNames(listed, path.Base(name)); len(tmp) > 0 || time.Now().After(deadline) {
 				break
 			}
 		}
-		if _, ok := listed[tmp]; !ok {
-			t.Errorf("while writing %s, List(\"atomic\") = %q; want the temporary file %q (bridges.TempName)", name, keys(listed), tmp)
+		if len(tmp) != 1 {
+			t.Errorf("while writing %s, List(\"atomic\") = %q; want one temporary file .%s.<random>.legacybridge-tmp (bridges.TempName)", name, keys(listed), path.Base(name))
 		}
 		e, err := s.fs.Stat(ctx, name)
 		switch {
@@ -569,6 +571,64 @@ func (s *suite) atomicCreate(t *testing.T) {
 	}
 	if got, want := keys(s.list(t, ctx, "atomic")), []string{"new.txt", "replace.txt"}; !slices.Equal(got, want) {
 		t.Errorf("List(\"atomic\") after Close = %q, want %q (no temporary file left)", got, want)
+	}
+}
+
+// tempNames returns the names in listed that are temporary files of base
+// (bridges.TempName).
+func tempNames(listed map[string]bridges.Entry, base string) []string {
+	var out []string
+	for n := range listed {
+		if strings.HasPrefix(n, "."+base+".") && strings.HasSuffix(n, ".legacybridge-tmp") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// sameNameCreate checks that two writers of one name at once (two
+// deliveries of a consumer group during a rebalance, two processes sharing
+// a drop) do not share a temporary file: both Close without error, each
+// publishes its own whole content (the later Close wins), and no temporary
+// file stays. A shared temporary name would mix the two contents and make
+// the second rename fail.
+func (s *suite) sameNameCreate(t *testing.T) {
+	ctx := ctxFor(t)
+	s.mkdir(t, ctx, "samename")
+	const name = "samename/f.txt"
+	a, b := randomBytes(200<<10, 11), randomBytes(150<<10, 12)
+	wa, err := s.fs.Create(ctx, name)
+	if err != nil {
+		t.Fatalf("Create(%q): %v", name, err)
+	}
+	defer wa.Close()
+	if _, err := wa.Write(a[:len(a)/2]); err != nil {
+		t.Fatalf("first writer: Write: %v", err)
+	}
+	wb, err := s.fs.Create(ctx, name)
+	if err != nil {
+		t.Fatalf("Create(%q) while another writer has it open: %v", name, err)
+	}
+	defer wb.Close()
+	if _, err := wb.Write(b[:len(b)/2]); err != nil {
+		t.Fatalf("second writer: Write: %v", err)
+	}
+	if _, err := wa.Write(a[len(a)/2:]); err != nil {
+		t.Fatalf("first writer: Write: %v", err)
+	}
+	if _, err := wb.Write(b[len(b)/2:]); err != nil {
+		t.Fatalf("second writer: Write: %v", err)
+	}
+	if err := wa.Close(); err != nil {
+		t.Fatalf("first writer: Close: %v", err)
+	}
+	s.check(t, ctx, name, a)
+	if err := wb.Close(); err != nil {
+		t.Fatalf("second writer: Close: %v (do the two writers share a temporary file?)", err)
+	}
+	s.check(t, ctx, name, b)
+	if got := keys(s.list(t, ctx, "samename")); !slices.Equal(got, []string{"f.txt"}) {
+		t.Errorf("List(\"samename\") after both Close = %q, want [f.txt] (no temporary file left)", got)
 	}
 }
 

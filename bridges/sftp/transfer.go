@@ -224,8 +224,8 @@ func (w *writer) Close() error {
 }
 
 // removeTemp deletes the temporary file, over a new connection if the old
-// one is gone. A file it cannot remove is hidden (dot name) and replaced by
-// the next Create of the same name; it is logged.
+// one is gone. A file it cannot remove stays, hidden (dot name, never picked
+// up by a poller); it is logged with its name.
 func (w *writer) removeTemp() {
 	c := w.c
 	if !c.alive() {

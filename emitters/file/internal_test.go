@@ -113,8 +113,9 @@ func TestNames(t *testing.T) {
 		{"{{.Subject}} ", ev, "blank"},
 		{"{{.Subject}}.done", ev, "done marker suffix"},
 		{strings.Repeat("x", 256), ev, "must stay within"},
-		// 240 bytes fit a file system, but not with ".NAME.legacybridge-tmp".
-		{strings.Repeat("x", 240), ev, "must stay within 232"},
+		// 240 bytes fit a file system, but not with the temporary name
+		// ".NAME.XXXXXXXX.legacybridge-tmp" and the ".done" marker.
+		{strings.Repeat("x", 240), ev, "must stay within 223"},
 		{"a\x01", ev, "control character"},
 		{"", ev, "unsafe file name"},
 	} {
