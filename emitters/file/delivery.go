@@ -15,13 +15,18 @@
 // Delivery is at least once. File names must be deterministic per event
 // (the default template is the event id): a crash after the rename but
 // before the commit redelivers the message, which rewrites the same file
-// with the same content instead of adding a second one.
+// with the same content instead of adding a second one. Likewise when the
+// consumer group rebalances: offsets are committed only through the group
+// generation that fetched them, so the files a delivery had in hand when it
+// gave a partition up are written again by the partition's next owner, and
+// the group's committed offsets never move back.
 //
 // Failures:
 //   - Writing (transport down, disk full, permissions) is retried with
 //     capped exponential backoff (Config.RetryMin to RetryMax), for ever:
 //     the message is neither skipped nor committed meanwhile, and later
-//     messages wait (their offsets cannot be committed past it anyway).
+//     messages wait (their offsets cannot be committed past it anyway),
+//     until the partition goes to another member in a rebalance.
 //   - An event that cannot be delivered (not a CloudEvent, a name the
 //     template cannot make or that is unsafe — a path separator or ".." from
 //     the event's content —, data the encoder refuses) goes to
@@ -164,6 +169,7 @@ type DirSyncer interface {
 type Delivery struct {
 	cfg         Config
 	brokers     string
+	dialer      *kafka.Dialer
 	tmpl        *template.Template
 	types       map[string]bool // nil: every type
 	controlPath *path
@@ -296,8 +302,14 @@ func New(cfg Config, opts ...Option) (*Delivery, error) {
 	}
 	d.cfg.Types = types
 	d.brokers = strings.Join(cfg.Brokers, ",")
-	rc := d.readerConfig()
-	if err := rc.Validate(); err != nil {
+	d.dialer = &kafka.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true,
+		TLS: cfg.TLS, SASLMechanism: cfg.SASL}
+	gc := d.groupConfig()
+	if err := gc.Validate(); err != nil {
+		return fail("kafka consumer group: %v", err)
+	}
+	pc := d.partitionConfig(0)
+	if err := pc.Validate(); err != nil {
 		return fail("kafka reader: %v", err)
 	}
 	if o.reg != nil {
@@ -308,28 +320,47 @@ func New(cfg Config, opts ...Option) (*Delivery, error) {
 	return d, nil
 }
 
-func (d *Delivery) readerConfig() kafka.ReaderConfig {
+// groupConfig is the consumer group: Run joins it and is handed, per
+// generation, the partitions it reads and the committed offsets to start
+// from.
+func (d *Delivery) groupConfig() kafka.ConsumerGroupConfig {
 	start := kafka.FirstOffset
 	if d.cfg.StartFromLatest {
 		start = kafka.LastOffset
 	}
-	return kafka.ReaderConfig{
-		Brokers: d.cfg.Brokers,
-		GroupID: d.cfg.GroupID,
-		Topic:   d.cfg.Topic,
-		Dialer: &kafka.Dialer{ClientID: d.cfg.ClientID, Timeout: 10 * time.Second, DualStack: true,
-			TLS: d.cfg.TLS, SASLMechanism: d.cfg.SASL},
-		MinBytes:         1,
-		MaxBytes:         d.cfg.MaxBytes,
-		MaxWait:          d.cfg.MaxWait,
+	return kafka.ConsumerGroupConfig{
+		ID:               d.cfg.GroupID,
+		Brokers:          d.cfg.Brokers,
+		Dialer:           d.dialer,
+		Topics:           []string{d.cfg.Topic},
 		StartOffset:      start,
-		CommitInterval:   0, // synchronous commits: CommitMessages returns once the broker has them
 		JoinGroupBackoff: time.Second,
-		IsolationLevel:   kafka.ReadCommitted,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			d.log.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
-		}),
+		Timeout:          10 * time.Second, // each request to the coordinator, commits included
+		ErrorLogger:      d.kafkaLogger("kafka consumer group: "),
 	}
+}
+
+// partitionConfig reads one partition of the topic (no group: offsets are
+// committed through the generation that assigned the partition).
+func (d *Delivery) partitionConfig(partition int) kafka.ReaderConfig {
+	return kafka.ReaderConfig{
+		Brokers:         d.cfg.Brokers,
+		Topic:           d.cfg.Topic,
+		Partition:       partition,
+		Dialer:          d.dialer,
+		MinBytes:        1,
+		MaxBytes:        d.cfg.MaxBytes,
+		MaxWait:         d.cfg.MaxWait,
+		IsolationLevel:  kafka.ReadCommitted,
+		ReadLagInterval: -1, // no lag polling
+		ErrorLogger:     d.kafkaLogger("kafka reader: "),
+	}
+}
+
+func (d *Delivery) kafkaLogger(prefix string) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		d.log.Warn(prefix + strings.TrimSpace(fmt.Sprintf(msg, args...)))
+	})
 }
 
 // Stats counts what a Delivery did since it was built.
@@ -384,6 +415,7 @@ func (e *EventError) Unwrap() error { return e.Err }
 // job is one fetched message on its way to a file.
 type job struct {
 	msg   kafka.Message
+	gen   *generation // the group generation that assigned the partition
 	ev    legacybridge.Event
 	name  string
 	skip  bool
@@ -392,6 +424,59 @@ type job struct {
 
 	// committer's state
 	done, orphan bool
+}
+
+// generation is one generation of the consumer group as this delivery
+// takes part in it: the partitions it was given, each read from its
+// committed offset. Offsets are committed only through the generation that
+// fetched them: the broker accepts a commit for any partition from a member
+// of the current generation, so a file of an earlier generation committed
+// later would move the offset of a partition that another member now owns
+// back below what that member delivered.
+type generation struct {
+	kg *kafka.Generation
+	// ended is set (and end closed) when the group rebalances or Run
+	// stops: workers do not start this generation's jobs any more, nor
+	// retry a failed one (it would not be committed).
+	ended atomic.Bool
+	end   chan struct{}
+	// dropped is set once the committer has forgotten the generation's jobs
+	// (committer only).
+	dropped bool
+}
+
+// revoked reports that the generation that fetched j has ended: j is not
+// committed by this delivery any more.
+func (j *job) revoked() bool { return j.gen != nil && j.gen.ended.Load() }
+
+// sleep waits d, unless ctx is done or j's generation ends first (false).
+func (j *job) sleep(ctx context.Context, d time.Duration) bool {
+	if j.gen == nil {
+		return sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-j.gen.end:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// fetchedMsg is a message read from a partition of gen.
+type fetchedMsg struct {
+	m   kafka.Message
+	gen *generation
+}
+
+// revoke asks the committer to commit what gen delivered and forget the
+// rest; done is closed then.
+type revoke struct {
+	gen  *generation
+	done chan struct{}
 }
 
 type trackKind int
@@ -412,12 +497,20 @@ var errGraceOver = errors.New("shutdown grace period is over")
 // hand are written and committed, or ShutdownGrace has passed) or an event
 // cannot be delivered without a dead-letter topic (*EventError). Errors
 // talking to Kafka are logged and retried. Run may be called once.
+//
+// When the group rebalances, the offsets of files already written are
+// committed before the partitions are given up; jobs of the old generation
+// not started yet are dropped, and those being written are finished but not
+// committed: the partition's next owner (maybe this delivery again) delivers
+// them from the committed offset, under the same names.
 func (d *Delivery) Run(ctx context.Context) error {
 	if !d.ran.CompareAndSwap(false, true) {
 		return fmt.Errorf("file: delivery %s: Run called twice", d.cfg.Name)
 	}
-	r := kafka.NewReader(d.readerConfig())
-	defer r.Close()
+	cg, err := kafka.NewConsumerGroup(d.groupConfig())
+	if err != nil {
+		return fmt.Errorf("file: delivery %s: consumer group %s: %w", d.cfg.Name, d.cfg.GroupID, err)
+	}
 
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
@@ -445,11 +538,25 @@ func (d *Delivery) Run(ctx context.Context) error {
 	inflight := max(16, 8*n)
 	sem := make(chan struct{}, inflight)
 	events := make(chan trackEvent, 4*inflight)
+	revokes := make(chan revoke)
 	committerDone := make(chan struct{})
 	go func() {
 		defer close(committerDone)
-		d.commitLoop(ctx, r, events, sem)
+		d.commitLoop(events, revokes, sem)
 	}()
+	msgs := make(chan fetchedMsg)
+	joinerDone := make(chan struct{})
+	go func() {
+		defer close(joinerDone)
+		d.joinLoop(fetchCtx, cg, msgs, revokes, committerDone)
+	}()
+	// Leave the group only after the last commit (the generation's
+	// connection carries it); this ends the generation's readers.
+	defer func() {
+		cg.Close()
+		<-joinerDone
+	}()
+
 	queues := make([]chan *job, n)
 	var wg sync.WaitGroup
 	for i := range queues {
@@ -460,6 +567,9 @@ func (d *Delivery) Run(ctx context.Context) error {
 			for j := range q {
 				if ctx.Err() != nil || work.Err() != nil {
 					continue // stopping: not started, not committed
+				}
+				if j.revoked() {
+					continue // its partition was given up: the next owner delivers it
 				}
 				ok, err := d.process(work, j)
 				if err != nil {
@@ -474,7 +584,6 @@ func (d *Delivery) Run(ctx context.Context) error {
 		}(queues[i])
 	}
 
-	fetchFailures := 0
 fetch:
 	for {
 		select {
@@ -482,28 +591,24 @@ fetch:
 		case <-fetchCtx.Done():
 			break fetch
 		}
-		m, err := r.FetchMessage(fetchCtx)
-		if err != nil {
+		var f fetchedMsg
+		select {
+		case f = <-msgs:
+		case <-fetchCtx.Done():
+			break fetch
+		}
+		if f.gen.ended.Load() {
 			<-sem
-			if fetchCtx.Err() != nil {
-				break fetch
-			}
-			fetchFailures++
-			delay := backoff(fetchFailures, d.cfg.RetryMin, d.cfg.RetryMax)
-			d.log.Warn("kafka fetch failed; retrying", "topic", d.cfg.Topic, "brokers", d.brokers, "retry_in", delay, "err", err)
-			if !sleep(fetchCtx, delay) {
-				break fetch
-			}
 			continue
 		}
-		fetchFailures = 0
-		j := d.prepare(m)
+		j := d.prepare(f.m)
+		j.gen = f.gen
 		events <- trackEvent{fetched, j}
 		if j.skip {
 			d.skipped.Add(1)
 			d.m.skip(d.cfg.Name)
 			d.log.Debug("event type not delivered; skipped", "type", j.ev.Type, "id", j.ev.ID,
-				"partition", m.Partition, "offset", m.Offset)
+				"partition", f.m.Partition, "offset", f.m.Offset)
 			events <- trackEvent{finished, j}
 			continue
 		}
@@ -520,6 +625,87 @@ fetch:
 	close(events)
 	<-committerDone
 	return fatal
+}
+
+// joinLoop takes part in the consumer group until ctx is done: for each
+// generation, it starts a reader per assigned partition, feeding msgs, and
+// a hook that has the committer settle the generation when it ends (the
+// group rejoins only after that).
+func (d *Delivery) joinLoop(ctx context.Context, cg *kafka.ConsumerGroup, msgs chan<- fetchedMsg, revokes chan<- revoke, committerDone <-chan struct{}) {
+	for {
+		kg, err := cg.Next(ctx)
+		if err != nil {
+			switch {
+			case ctx.Err() != nil, errors.Is(err, kafka.ErrGroupClosed):
+				return
+			case errors.Is(err, kafka.RebalanceInProgress):
+				d.log.Debug("consumer group rebalancing; joining again", "group", d.cfg.GroupID)
+			default:
+				// kafka-go waits JoinGroupBackoff before the next attempt.
+				d.log.Warn("joining the consumer group failed; retrying", "group", d.cfg.GroupID, "brokers", d.brokers, "err", err)
+			}
+			continue
+		}
+		g := &generation{kg: kg, end: make(chan struct{})}
+		parts := kg.Assignments[d.cfg.Topic]
+		ids := make([]int, len(parts))
+		for i, a := range parts {
+			ids[i] = a.ID
+		}
+		d.log.Info("consumer group joined", "group", d.cfg.GroupID, "generation", kg.ID, "member", kg.MemberID,
+			"topic", d.cfg.Topic, "partitions", ids)
+		kg.Start(func(gctx context.Context) {
+			<-gctx.Done()
+			g.ended.Store(true)
+			close(g.end)
+			rv := revoke{gen: g, done: make(chan struct{})}
+			select {
+			case revokes <- rv:
+				<-rv.done
+			case <-committerDone:
+			}
+		})
+		for _, a := range parts {
+			kg.Start(func(gctx context.Context) { d.readPartition(gctx, g, a, msgs) })
+		}
+	}
+}
+
+// readPartition sends the messages of one assigned partition, from its
+// committed offset, until the generation ends. It must not return before:
+// kafka-go ends a generation when one of its routines returns.
+func (d *Delivery) readPartition(gctx context.Context, g *generation, a kafka.PartitionAssignment, msgs chan<- fetchedMsg) {
+	r := kafka.NewReader(d.partitionConfig(a.ID))
+	defer r.Close()
+	if err := r.SetOffset(a.Offset); err != nil {
+		d.log.Error("kafka reader: cannot set the offset; the partition is read again after the next rebalance",
+			"topic", d.cfg.Topic, "partition", a.ID, "offset", a.Offset, "err", err)
+		<-gctx.Done()
+		return
+	}
+	failures := 0
+	for {
+		m, err := r.FetchMessage(gctx)
+		if gctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			delay := backoff(failures, d.cfg.RetryMin, d.cfg.RetryMax)
+			d.log.Warn("kafka fetch failed; retrying", "topic", d.cfg.Topic, "partition", a.ID, "brokers", d.brokers,
+				"retry_in", delay, "err", err)
+			if !sleep(gctx, delay) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		select {
+		case msgs <- fetchedMsg{m: m, gen: g}:
+		case <-gctx.Done():
+			return
+		}
+	}
 }
 
 // shard sends events with the same file name to the same worker, so they
@@ -610,7 +796,7 @@ func (d *Delivery) process(ctx context.Context, j *job) (bool, error) {
 				"partition", j.msg.Partition, "offset", j.msg.Offset)
 			return true, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || j.revoked() {
 			return false, nil
 		}
 		if errors.Is(err, bridges.ErrUnsafeName) {
@@ -620,7 +806,7 @@ func (d *Delivery) process(ctx context.Context, j *job) (bool, error) {
 		d.retry(err)
 		d.log.Warn("writing a file failed; retrying", "file", path, "attempt", attempt, "retry_in", delay,
 			"id", j.ev.ID, "partition", j.msg.Partition, "offset", j.msg.Offset, "err", err)
-		if !sleep(ctx, delay) {
+		if !j.sleep(ctx, delay) {
 			return false, nil
 		}
 	}
@@ -703,7 +889,7 @@ func (d *Delivery) reject(ctx context.Context, j *job) (bool, error) {
 				"partition", j.msg.Partition, "offset", j.msg.Offset, "stage", j.stage, "err", j.bad)
 			return true, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || j.revoked() {
 			return false, nil
 		}
 		var t interface{ Temporary() bool }
@@ -713,7 +899,7 @@ func (d *Delivery) reject(ctx context.Context, j *job) (bool, error) {
 		delay := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
 		d.retry(err)
 		d.log.Warn("dead-lettering failed; retrying", "topic", d.cfg.DeadLetterTopic, "attempt", attempt, "retry_in", delay, "err", err)
-		if !sleep(ctx, delay) {
+		if !j.sleep(ctx, delay) {
 			return false, nil
 		}
 	}
@@ -744,80 +930,113 @@ func (d *Delivery) deadLetter(j *job) legacybridge.Message {
 	return legacybridge.Message{Topic: d.cfg.DeadLetterTopic, Key: m.Key, Headers: h, Value: m.Value}
 }
 
-type topicPartition struct {
-	topic     string
+// genPartition is a partition as one generation assigned it.
+type genPartition struct {
+	gen       *generation
 	partition int
 }
 
-type partQueue struct {
-	q       []*job
-	last    int64
-	started bool
+// pendingCommit is what is finished on a partition and not committed yet.
+type pendingCommit struct {
+	next  int64 // the offset to commit: the last finished message's + 1
+	count int   // messages finished since the last commit
 }
 
-// commitLoop tracks fetched jobs per partition and commits, after each
-// burst of finished jobs, the offset below which every job is finished. It
-// returns when events is closed, after a last commit.
-func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-chan trackEvent, sem <-chan struct{}) {
-	parts := map[topicPartition]*partQueue{}
-	pending := map[topicPartition]kafka.Message{}
-	popped := 0 // finished messages whose offsets are not committed yet
-	cctx := context.WithoutCancel(ctx)
+// commitLoop tracks fetched jobs per partition and generation and commits,
+// after each burst of finished jobs, the offset below which every job is
+// finished, through the generation that fetched them. When a generation
+// ends (revokes), it commits what that generation finished and forgets the
+// rest. It returns when events is closed, after a last commit.
+func (d *Delivery) commitLoop(events <-chan trackEvent, revokes <-chan revoke, sem <-chan struct{}) {
+	parts := map[genPartition][]*job{}
+	pending := map[genPartition]pendingCommit{}
 	handle := func(e trackEvent) {
 		j := e.j
-		k := topicPartition{j.msg.Topic, j.msg.Partition}
-		pq := parts[k]
-		if pq == nil {
-			pq = &partQueue{}
-			parts[k] = pq
+		if j.orphan {
+			return // finished after its generation was settled: not committed
 		}
+		if j.gen.dropped {
+			// Fetched as its generation ended; the worker does not start it.
+			j.orphan = true
+			<-sem
+			return
+		}
+		k := genPartition{j.gen, j.msg.Partition}
 		switch e.kind {
 		case fetched:
-			if pq.started && j.msg.Offset <= pq.last {
-				// A rebalance handed the partition back from its committed
-				// offset: what is in hand comes again.
-				for _, o := range pq.q {
-					o.orphan = true
-					<-sem
-				}
-				pq.q = nil
-			}
-			pq.started, pq.last = true, j.msg.Offset
-			pq.q = append(pq.q, j)
+			parts[k] = append(parts[k], j)
 		case finished:
-			if j.orphan {
-				return
-			}
 			j.done = true
-			for len(pq.q) > 0 && pq.q[0].done {
-				h := pq.q[0]
-				pq.q[0] = nil
-				pq.q = pq.q[1:]
-				// After a rewind the offsets come again from below what is
-				// already finished (and may be pending): keep the highest.
-				if p, ok := pending[k]; !ok || h.msg.Offset > p.Offset {
-					pending[k] = kafka.Message{Topic: h.msg.Topic, Partition: h.msg.Partition, Offset: h.msg.Offset}
-				}
-				popped++
+			q := parts[k]
+			for len(q) > 0 && q[0].done {
+				p := pending[k]
+				p.next, p.count = q[0].msg.Offset+1, p.count+1
+				pending[k] = p
+				q[0] = nil
+				q = q[1:]
 				<-sem
 			}
+			parts[k] = q
 		}
 	}
-	commit := func(timeout time.Duration) error {
-		msgs := make([]kafka.Message, 0, len(pending))
-		for _, m := range pending {
-			msgs = append(msgs, m)
+	// commit commits the pending offsets of gen (all generations if nil).
+	commit := func(gen *generation) error {
+		byGen := map[*generation]map[int]int64{}
+		for k, p := range pending {
+			if gen != nil && k.gen != gen {
+				continue
+			}
+			if byGen[k.gen] == nil {
+				byGen[k.gen] = map[int]int64{}
+			}
+			byGen[k.gen][k.partition] = p.next
 		}
-		c, cancel := context.WithTimeout(cctx, timeout)
-		defer cancel()
-		if err := r.CommitMessages(c, msgs...); err != nil {
-			return err
+		for g, offsets := range byGen {
+			if err := g.kg.CommitOffsets(map[string]map[int]int64{d.cfg.Topic: offsets}); err != nil {
+				return err
+			}
+			n := 0
+			for part := range offsets {
+				k := genPartition{g, part}
+				n += pending[k].count
+				delete(pending, k)
+			}
+			d.committed.Add(int64(n))
+			d.m.commit(d.cfg.Name, n)
 		}
-		clear(pending)
-		d.committed.Add(int64(popped))
-		d.m.commit(d.cfg.Name, popped)
-		popped = 0
 		return nil
+	}
+	settle := func(rv revoke) {
+		defer close(rv.done)
+		g := rv.gen
+		// The group is preparing the rebalance: the broker still takes this
+		// generation's commits until every member has joined again.
+		err := commit(g)
+		notCommitted, dropped := 0, 0
+		for k, p := range pending {
+			if k.gen == g {
+				notCommitted += p.count
+				delete(pending, k)
+			}
+		}
+		for k, q := range parts {
+			if k.gen != g {
+				continue
+			}
+			for _, j := range q {
+				j.orphan = true
+				<-sem
+				dropped++
+			}
+			delete(parts, k)
+		}
+		g.dropped = true
+		if err != nil {
+			d.log.Warn("offsets of delivered files not committed before the group rebalanced; the partitions' next owners deliver them again (same names)",
+				"group", d.cfg.GroupID, "generation", g.kg.ID, "files", notCommitted, "err", err)
+		}
+		d.log.Info("consumer group generation ended; files in hand are not committed, the partitions' next owners deliver them",
+			"group", d.cfg.GroupID, "generation", g.kg.ID, "files_in_hand", dropped)
 	}
 	var retry <-chan time.Time
 	failures := 0
@@ -825,10 +1044,12 @@ func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-cha
 		select {
 		case e, ok := <-events:
 			if !ok {
-				d.finalCommit(pending, commit)
+				d.finalCommit(func() int { return len(pending) }, func() error { return commit(nil) })
 				return
 			}
 			handle(e)
+		case rv := <-revokes:
+			settle(rv)
 		case <-retry:
 			retry = nil
 		}
@@ -837,7 +1058,7 @@ func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-cha
 			select {
 			case e, ok := <-events:
 				if !ok {
-					d.finalCommit(pending, commit)
+					d.finalCommit(func() int { return len(pending) }, func() error { return commit(nil) })
 					return
 				}
 				handle(e)
@@ -848,11 +1069,16 @@ func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-cha
 		if len(pending) == 0 || retry != nil {
 			continue
 		}
-		if err := commit(10 * time.Second); err != nil {
+		if err := commit(nil); err != nil {
 			failures++
 			delay := backoff(failures, d.cfg.RetryMin, d.cfg.RetryMax)
-			d.log.Warn("committing offsets failed; files are in place, retrying the commit", "group", d.cfg.GroupID,
-				"retry_in", delay, "err", err)
+			if rebalancing(err) {
+				d.log.Info("offsets not committed: the group is rebalancing; they are committed before the partitions are given up",
+					"group", d.cfg.GroupID, "err", err)
+			} else {
+				d.log.Warn("committing offsets failed; files are in place, retrying the commit", "group", d.cfg.GroupID,
+					"retry_in", delay, "err", err)
+			}
 			retry = time.After(delay)
 			continue
 		}
@@ -860,15 +1086,22 @@ func (d *Delivery) commitLoop(ctx context.Context, r *kafka.Reader, events <-cha
 	}
 }
 
-func (d *Delivery) finalCommit(pending map[topicPartition]kafka.Message, commit func(time.Duration) error) {
-	for attempt := 1; len(pending) > 0; attempt++ {
-		err := commit(5 * time.Second)
+// rebalancing reports commit errors that mean the generation is over or
+// about to be.
+func rebalancing(err error) bool {
+	return errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
+		errors.Is(err, kafka.UnknownMemberId)
+}
+
+func (d *Delivery) finalCommit(partitions func() int, commit func() error) {
+	for attempt := 1; partitions() > 0; attempt++ {
+		err := commit()
 		if err == nil {
 			return
 		}
 		if attempt == 3 {
 			d.log.Warn("offsets of delivered files not committed at shutdown; they are delivered again (same names) on the next start",
-				"group", d.cfg.GroupID, "partitions", len(pending), "err", err)
+				"group", d.cfg.GroupID, "partitions", partitions(), "err", err)
 			return
 		}
 	}

@@ -175,13 +175,20 @@ func deliverRemote(t *testing.T, fs, partner bridges.FS, dir string) {
 		defer wg.Done()
 		ctx := context.Background()
 		for {
+			// After stop, one more whole pass: what the delivery wrote
+			// last is seen even when a pass is slow (-race, a busy server).
+			last := false
 			select {
 			case <-stop:
-				return
+				last = true
 			default:
 			}
 			es, err := partner.List(ctx, dir)
 			if err != nil {
+				if last {
+					problem("listing %s after the delivery stopped: %v", dir, err)
+					return
+				}
 				time.Sleep(10 * time.Millisecond) // not created yet
 				continue
 			}
@@ -206,6 +213,9 @@ func deliverRemote(t *testing.T, fs, partner bridges.FS, dir string) {
 				case !bytes.Equal(got, w):
 					problem("%s read with %d bytes, want %d (listed as %s)", data, len(got), len(w), e.Name)
 				}
+			}
+			if last {
+				return
 			}
 		}
 	}()
