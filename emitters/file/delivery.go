@@ -511,6 +511,7 @@ func (d *Delivery) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("file: delivery %s: consumer group %s: %w", d.cfg.Name, d.cfg.GroupID, err)
 	}
+	d.sweepTemp(ctx)
 
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
@@ -1127,5 +1128,19 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+// sweepTemp removes temporary files that writers cut off by a crash left
+// in the destination folder more than an hour ago (a writer at work keeps
+// its file newer). A failure is logged: the folder may not exist yet, or
+// the transport may be down, and delivering matters more.
+func (d *Delivery) sweepTemp(ctx context.Context) {
+	removed, err := bridges.SweepTemp(ctx, d.cfg.FS, d.cfg.Dir, time.Now().Add(-time.Hour))
+	if err != nil && !errors.Is(err, bridges.ErrNotExist) {
+		d.log.Warn("could not remove temporary files left by an earlier crash; they stay hidden", "dir", d.cfg.Dir, "err", err)
+	}
+	if len(removed) > 0 {
+		d.log.Info("removed temporary files left by an earlier crash", "dir", d.cfg.Dir, "files", len(removed))
 	}
 }
