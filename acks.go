@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 )
 
 // Event types of acknowledgements.
@@ -101,18 +102,25 @@ type AckSet struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-// ackEventData is the data of an AckEventType event.
+// ackEventData is the data of an AckEventType event. The document is
+// always in DocumentBase64, byte for byte (an EDIFACT CONTRL in UNOB..UNOL
+// is not UTF-8); Document has it as text too when it is valid UTF-8.
 type ackEventData struct {
 	AckDocument
-	File     string `json:"file"`
-	Sha256   string `json:"sha256"`
-	Document string `json:"document"`
+	File           string `json:"file"`
+	Sha256         string `json:"sha256"`
+	Document       string `json:"document,omitempty"`
+	DocumentBase64 []byte `json:"documentBase64"`
 }
 
 // AckEvent returns the event of one generated acknowledgement; the caller
 // fills ID and Source.
 func AckEvent(doc AckDocument, file, hash string, at time.Time) (Event, error) {
-	data, err := json.Marshal(ackEventData{AckDocument: doc, File: file, Sha256: hash, Document: string(doc.Content)})
+	d := ackEventData{AckDocument: doc, File: file, Sha256: hash, DocumentBase64: doc.Content}
+	if utf8.Valid(doc.Content) {
+		d.Document = string(doc.Content)
+	}
+	data, err := json.Marshal(d)
 	if err != nil {
 		return Event{}, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // EDI writes the EDI document an acknowledgement event carries
-// (legacybridge.AckEventType: its data's "document", an X12 997/999/TA1 or
+// (legacybridge.AckEventType: its data's "documentBase64", an X12 997/999/TA1 or
 // an EDIFACT CONTRL as generated for the partner), byte for byte, one file
 // per acknowledgement.
 type EDI struct {
@@ -25,15 +25,22 @@ func (e EDI) Encode(w io.Writer, ev legacybridge.Event) error {
 		return errors.New("edi: event type " + ev.Type + " carries no EDI document")
 	}
 	var d struct {
-		Document *string `json:"document"`
+		Document       string `json:"document"`
+		DocumentBase64 []byte `json:"documentBase64"`
 	}
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		return errors.New("edi: event data is not an acknowledgement: " + err.Error())
 	}
-	if d.Document == nil || *d.Document == "" {
+	// The bytes as generated: documentBase64 (text in document is only
+	// there when it is UTF-8).
+	doc := d.DocumentBase64
+	if len(doc) == 0 {
+		doc = []byte(d.Document)
+	}
+	if len(doc) == 0 {
 		return errors.New("edi: the acknowledgement event has no document")
 	}
-	_, err := io.WriteString(w, *d.Document)
+	_, err := w.Write(doc)
 	return err
 }
 
