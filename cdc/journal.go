@@ -68,6 +68,17 @@ func (q journalQueries) seqsOf(table string) (string, []any) {
 		" ORDER BY " + d.Quote(JournalSeq), a.vals
 }
 
+// deletesOf selects one table's journal deletes, in sequence order: a
+// re-snapshot's read covers them, and delivers those of rows it no longer
+// has (see absentDeletes).
+func (q journalQueries) deletesOf(table string) (string, []any) {
+	a := &args{d: q.d}
+	d := q.d
+	return "SELECT " + d.Quote(JournalSeq) + ", " + d.Quote(JournalKey) + ", " + d.Quote(JournalBefore) + ", " + d.Quote(JournalTxID) + ", " + d.Quote(JournalChangedAt) +
+		" FROM " + q.quoted + " WHERE " + d.Quote(JournalTable) + " = " + a.add(table) + " AND " + d.Quote(JournalOp) + " = " + a.add("D") +
+		" ORDER BY " + d.Quote(JournalSeq), a.vals
+}
+
 // purge deletes journal rows by sequence: ranges of consecutive numbers
 // as BETWEEN, the rest in IN lists; at most 200 terms a statement (Oracle
 // caps IN lists at 1000 and long statements hurt go-ora, #74). Only rows
@@ -334,6 +345,9 @@ func (s *Source) journalChanges(t *table, seq int64, op string, key, before, aft
 type journalSnap struct {
 	tx   *sql.Tx
 	rows *sql.Rows
+	// deletes (re-snapshots): covered journal deletes of rows the read
+	// does not have, delivered with its first batch.
+	deletes []Change
 }
 
 func (j *journalSnap) close() {
@@ -351,6 +365,7 @@ func (s *Source) journalSnapshot(ctx context.Context, t *table) (*batch, error) 
 	if err != nil {
 		return nil, &Error{Op: "snapshot", Table: t.typ, Err: err}
 	}
+	b := newBatch()
 	if t.jsnap == nil {
 		js, spans, err := s.beginJournalSnap(ctx, t, after)
 		if err != nil {
@@ -361,9 +376,10 @@ func (s *Source) journalSnapshot(ctx context.Context, t *table) (*batch, error) 
 		if err := t.decodeAttempts(); err != nil {
 			return nil, err
 		}
+		b.changes = append(b.changes, js.deletes...)
+		js.deletes = nil
 	}
 	js := t.jsnap
-	b := newBatch()
 	n := 0
 	more := true
 	for n < s.cfg.BatchSize {
@@ -425,10 +441,114 @@ func (s *Source) beginJournalSnap(ctx context.Context, t *table, after []any) (*
 		js.close()
 		return nil, nil, wrapErr(s.d, "snapshot", t.typ, err)
 	}
+	if t.state.Snap.Requested {
+		if js.deletes, err = s.absentDeletes(ctx, tx, t, after); err != nil {
+			js.close()
+			return nil, nil, err
+		}
+	}
 	js.rows, err = tx.QueryContext(context.WithoutCancel(ctx), t.snapQuery(s.d, after, 0, false), snapArgs(s.d, t, after)...)
 	if err != nil {
 		js.close()
 		return nil, nil, wrapErr(s.d, "snapshot", t.typ, err)
 	}
 	return js, toSpans(seqs), nil
+}
+
+// absentDeletes returns, for a re-snapshot read (tx), the journal deletes
+// of the table it covers whose rows it does not have: the consumer may
+// hold those rows from the stream before the re-snapshot, and a snapshot
+// cannot show that a row is gone. Only keys after `after` count (rows up
+// to it were read by an earlier attempt of the snapshot, which delivered
+// its own). Of several deletes of one key the last is delivered; its
+// position is the journal row's, so a second attempt delivers it with the
+// same event id.
+func (s *Source) absentDeletes(ctx context.Context, tx *sql.Tx, t *table, after []any) ([]Change, error) {
+	q, vals := s.jq.deletesOf(t.typ)
+	rows, err := tx.QueryContext(ctx, q, vals...)
+	if err != nil {
+		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
+	last := map[string]int{}
+	var dels []Change
+	for rows.Next() {
+		var seq int64
+		var key, before, txid, changed any
+		if err := rows.Scan(&seq, &key, &before, &txid, &changed); err != nil {
+			rows.Close()
+			return nil, wrapErr(s.d, "snapshot", t.typ, err)
+		}
+		cs, _, err := s.journalChanges(t, seq, "D", key, before, nil, txid, changed)
+		if err != nil {
+			rows.Close()
+			return nil, &Error{Op: "snapshot", Table: t.typ, Err: fmt.Errorf("journal row %d: %w", seq, err)}
+		}
+		c := cs[0]
+		if after != nil && compareKeys(c.Key, after) <= 0 {
+			continue
+		}
+		k := string(encodeKey(c.Key))
+		if i, ok := last[k]; ok {
+			dels[i] = c
+			continue
+		}
+		last[k] = len(dels)
+		dels = append(dels, c)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
+	var out []Change
+	for page := dels; len(page) > 0; page = page[min(len(page), reconcilePage):] {
+		part := page[:min(len(page), reconcilePage)]
+		keys := make([][]any, len(part))
+		for i, c := range part {
+			keys[i] = c.Key
+		}
+		a := &args{d: s.d}
+		q := "SELECT " + keyList(s.d, t) + " FROM " + t.quoted + " WHERE " + keyIn(a, t.key, keys)
+		present, err := s.presentKeys(ctx, tx, t, q, a.vals)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range part {
+			if !present[string(encodeKey(c.Key))] {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// presentKeys runs q (selecting the key columns) and returns the encoded
+// keys it found.
+func (s *Source) presentKeys(ctx context.Context, tx *sql.Tx, t *table, q string, vals []any) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, q, vals...)
+	if err != nil {
+		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
+	defer rows.Close()
+	present := map[string]bool{}
+	for rows.Next() {
+		raw := make([]any, len(t.key))
+		ptrs := make([]any, len(raw))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, wrapErr(s.d, "snapshot", t.typ, err)
+		}
+		key := make([]any, len(raw))
+		for i, k := range t.key {
+			v, err := convert(k.kind, raw[i], s.loc)
+			if err != nil {
+				return nil, wrapErr(s.d, "snapshot", t.typ, err)
+			}
+			key[i] = normKey(v)
+		}
+		present[string(encodeKey(key))] = true
+	}
+	return present, wrapErr(s.d, "snapshot", t.typ, rows.Err())
 }

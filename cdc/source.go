@@ -83,6 +83,8 @@ type Source struct {
 	pending  map[string]map[string]int // table → encoded key → in-flight changes (op detection, reconciliation)
 	status   map[string]TableStatus
 	closed   bool
+
+	requestDirWarned bool
 }
 
 var _ interface {
@@ -273,6 +275,19 @@ func (s *Source) loadStates() error {
 			s.mu.Unlock()
 		}
 	}
+	reqs, err := s.cfg.Store.requests(s.cfg.Flow)
+	if err != nil {
+		return fmt.Errorf("cdc: re-snapshot requests of %s: %w", s.cfg.Flow, err)
+	}
+	for _, r := range reqs {
+		if s.byType[r] == nil {
+			s.log.Warn("stored re-snapshot request of a table the capture does not have; ignored", "table", r)
+			continue
+		}
+		s.mu.Lock()
+		s.requests[r] = true
+		s.mu.Unlock()
+	}
 	return nil
 }
 
@@ -315,6 +330,7 @@ func (s *Source) next(ctx context.Context) (*batch, error) {
 			return nil, err
 		}
 	}
+	s.takeRequests()
 	if !s.opened {
 		if err := s.open(ctx); err != nil {
 			return nil, err
@@ -418,7 +434,7 @@ func (s *Source) startSnapshots(ctx context.Context) error {
 		case !requested && t.cfg.Snapshot == SnapshotNone:
 			st.Snap = &snapState{Gen: "none", Done: true, Started: now}
 		default:
-			st.Snap = &snapState{Gen: newGen(now), Started: now}
+			st.Snap = &snapState{Gen: newGen(now), Started: now, Requested: requested && t.started()}
 			if t.cfg.Strategy == StrategyPoll {
 				st.Snap.Boundary = s.safe
 			}
@@ -427,7 +443,7 @@ func (s *Source) startSnapshots(ctx context.Context) error {
 			t.jsnap.close()
 			t.jsnap = nil
 		}
-		if err := s.cfg.Store.commit(s.cfg.Flow, map[string]tableState{t.typ: st}, nil); err != nil {
+		if err := s.cfg.Store.startSnapshot(s.cfg.Flow, t.typ, st); err != nil {
 			return err
 		}
 		t.state = st
@@ -450,10 +466,13 @@ func newGen(now time.Time) string {
 	return now.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Resnapshot asks for a new snapshot of one table (`legacybridge cdc
-// resnapshot FLOW TABLE` on a running flow). It starts once the table's
-// batches in flight are acknowledged; meanwhile and during the snapshot
-// the table's stream waits, then continues without gap or double.
+// Resnapshot asks for a new snapshot of one table of the running source
+// (in process; `legacybridge cdc resnapshot` reaches it through a request
+// file, see the package function Resnapshot). The request is stored at
+// once, so a restart before the snapshot starts still makes it. It
+// starts once the table's batches in flight are acknowledged; meanwhile
+// and during the snapshot the table's stream waits, then continues
+// without gap or double.
 func (s *Source) Resnapshot(table string) error {
 	n, err := ParseName(table)
 	if err != nil {
@@ -461,6 +480,9 @@ func (s *Source) Resnapshot(table string) error {
 	}
 	if s.byType[n.Type()] == nil {
 		return fmt.Errorf("cdc: resnapshot: flow %s does not capture %s", s.cfg.Flow, n.Type())
+	}
+	if err := s.cfg.Store.putRequest(s.cfg.Flow, n.Type(), "api"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.requests[n.Type()] = true

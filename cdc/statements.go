@@ -78,6 +78,9 @@ func Statements(d Dialect, journal string, tables []TableColumns) ([]Statement, 
 			journalTables = append(journalTables, t.typ)
 			add("snapshot "+t.typ+" (in a consistent read)", t.snapQuery(d, nil, 0, false), nil)
 			add("snapshot "+t.typ+" after a restart (in a consistent read)", t.snapQuery(d, key, 0, false), snapArgs(d, t, key))
+			ar := &args{d: d}
+			in := keyIn(ar, t.key, [][]any{key, key})
+			add("re-snapshot "+t.typ+": rows of journal deletes still present (2 of up to 500, in the consistent read)", "SELECT "+keyList(d, t)+" FROM "+t.quoted+" WHERE "+in, ar.vals)
 		}
 	}
 	if len(journalTables) > 0 {
@@ -86,6 +89,8 @@ func Statements(d Dialect, journal string, tables []TableColumns) ([]Statement, 
 		add("read the journal", q, a)
 		q, a = jq.seqsOf(journalTables[0])
 		add("journal rows a snapshot read of "+journalTables[0]+" sees", q, a)
+		q, a = jq.deletesOf(journalTables[0])
+		add("journal deletes a re-snapshot read of "+journalTables[0]+" sees (rows it no longer has are delivered as deletes)", q, a)
 		for _, st := range jq.purge([]int64{1, 2, 3, 7}) {
 			add("purge delivered journal rows (example: 1-3 and 7)", st.sql, st.args)
 		}

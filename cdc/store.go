@@ -16,33 +16,47 @@ import (
 // with key reconciliation, the keys delivered so far) in DIR/cdc.db, a
 // bbolt file. A position is written only after Kafka acknowledged every
 // change before it. Safe for concurrent use; one process at a time.
-type Store struct{ db *bolt.DB }
+type Store struct {
+	db  *bolt.DB
+	dir string
+}
 
-// OpenStore opens (creating) DIR/cdc.db.
-func OpenStore(dir string) (*Store, error) {
+// ErrStoreLocked is returned (wrapped) by OpenStore when another process
+// holds DIR/cdc.db: a running bridge.
+var ErrStoreLocked = errors.New("locked by another legacybridge process")
+
+// OpenStore opens (creating) DIR/cdc.db, waiting up to 2 s for another
+// process to let go of it.
+func OpenStore(dir string) (*Store, error) { return openStore(dir, 2*time.Second) }
+
+func openStore(dir string, wait time.Duration) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cdc: state dir: %w", err)
 	}
 	p := filepath.Join(dir, "cdc.db")
-	db, err := bolt.Open(p, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(p, 0o600, &bolt.Options{Timeout: wait})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("cdc: %s is locked by another legacybridge process; stop it or use another state_dir", p)
+			return nil, fmt.Errorf("cdc: %s is %w; stop it or use another state_dir", p, ErrStoreLocked)
 		}
 		return nil, fmt.Errorf("cdc: open %s: %w", p, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, dir: dir}, nil
 }
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Dir is the state folder holding cdc.db.
+func (s *Store) Dir() string { return s.dir }
+
 // tableState is what the store keeps per table.
 type tableState struct {
 	Cursor *cursorState `json:"cursor,omitempty"`
 	Snap   *snapState   `json:"snapshot,omitempty"`
-	// Resnapshot is set by RequestResnapshot (offline); the source starts
-	// a new snapshot of the table on its next start and clears it.
+	// Resnapshot was set by RequestResnapshot before requests got keys
+	// of their own (requestKey); still honoured, cleared when the
+	// snapshot starts.
 	Resnapshot    bool      `json:"resnapshot,omitempty"`
 	LastReconcile time.Time `json:"lastReconcile,omitzero"`
 }
@@ -70,6 +84,9 @@ type snapState struct {
 	// the stream rows stamped at or after it.
 	Boundary time.Time    `json:"boundary,omitzero"`
 	Seed     *cursorState `json:"seed,omitempty"`
+	// Requested: a re-snapshot of a table that was captured before; a
+	// journal re-snapshot then also delivers the deletes its read covers.
+	Requested bool `json:"requested,omitempty"`
 	// Attempts (journal): each consistent read of the snapshot, with the
 	// journal rows of the table it already saw (those are not delivered
 	// again once the snapshot is done).
@@ -89,6 +106,17 @@ func flowBucket(flow string) []byte { return []byte("flow/" + flow) }
 func tableKey(table string) []byte { return []byte("table/" + table) }
 
 func keysBucket(table string) []byte { return []byte("keys/" + table) }
+
+// requestKey holds a pending re-snapshot request of a table, apart from
+// its position: acknowledgements of batches read before the request
+// rewrite the position, never the request. The snapshot's start deletes
+// it in the same transaction that stores the new snapshot.
+func requestKey(table string) []byte { return []byte("request/" + table) }
+
+type requestRecord struct {
+	At  time.Time `json:"at"`
+	Via string    `json:"via"` // "offline", "file", "api"
+}
 
 func (s *Store) load(flow, table string) (tableState, bool, error) {
 	var st tableState
@@ -214,34 +242,75 @@ func (s *Store) keyPage(flow, table string, after []byte, n int) ([][]byte, []st
 	return keys, poss, err
 }
 
-// RequestResnapshot marks table of flow for a new snapshot at the flow's
-// next start (`legacybridge cdc resnapshot FLOW TABLE` while the flow is
-// stopped; a running flow takes Source.Resnapshot). table is the name as
-// in config (case does not matter).
+// RequestResnapshot records a request for a new snapshot of table of
+// flow in the store; the flow's source starts it at its next start (or at
+// once, when the request comes through Source.Resnapshot). table is the
+// name as in config (case does not matter). `legacybridge cdc resnapshot`
+// uses Resnapshot, which also reaches a running bridge.
 func (s *Store) RequestResnapshot(flow, table string) error {
+	return s.putRequest(flow, table, "offline")
+}
+
+func (s *Store) putRequest(flow, table, via string) error {
 	n, err := ParseName(table)
 	if err != nil {
 		return fmt.Errorf("cdc: resnapshot: %w", err)
 	}
-	t := n.Type()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	v, _ := json.Marshal(requestRecord{At: time.Now().UTC(), Via: via})
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(flowBucket(flow))
 		if err != nil {
 			return err
 		}
-		var st tableState
-		if v := b.Get(tableKey(t)); v != nil {
-			if err := json.Unmarshal(v, &st); err != nil {
-				return fmt.Errorf("cdc: state of %s/%s: %w", flow, t, err)
-			}
+		return b.Put(requestKey(n.Type()), v)
+	})
+	if err != nil {
+		return fmt.Errorf("cdc: store the re-snapshot request of %s/%s in %s: %w", flow, n.Type(), filepath.Join(s.dir, "cdc.db"), err)
+	}
+	return nil
+}
+
+// requests lists the tables of flow with a pending re-snapshot request
+// (request keys, and the flag of older stores).
+func (s *Store) requests(flow string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(flowBucket(flow))
+		if b == nil {
+			return nil
 		}
-		st.Resnapshot = true
-		v, err := json.Marshal(st)
+		return b.ForEach(func(k, v []byte) error {
+			if name, ok := cutPrefix(string(k), "request/"); ok {
+				out = append(out, name)
+			}
+			return nil
+		})
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// startSnapshot stores the state of a table whose snapshot starts and
+// deletes its request, in one transaction.
+func (s *Store) startSnapshot(flow, table string, st tableState) error {
+	v, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(flowBucket(flow))
 		if err != nil {
 			return err
 		}
-		return b.Put(tableKey(t), v)
+		if err := b.Put(tableKey(table), v); err != nil {
+			return err
+		}
+		return b.Delete(requestKey(table))
 	})
+	if err != nil {
+		return fmt.Errorf("cdc: store the snapshot start of %s/%s: %w", flow, table, err)
+	}
+	return nil
 }
 
 // TablePosition is a table's stored position, for `cdc status`-style
@@ -264,7 +333,7 @@ func (s *Store) Positions(flow string) ([]TablePosition, error) {
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
+		err := b.ForEach(func(k, v []byte) error {
 			name, ok := cutPrefix(string(k), "table/")
 			if !ok || v == nil {
 				return nil
@@ -273,7 +342,7 @@ func (s *Store) Positions(flow string) ([]TablePosition, error) {
 			if err := json.Unmarshal(v, &st); err != nil {
 				return fmt.Errorf("state of %s: %w", name, err)
 			}
-			p := TablePosition{Table: name, Phase: st.phase(), Resnapshot: st.Resnapshot}
+			p := TablePosition{Table: name, Phase: st.phase(), Resnapshot: st.Resnapshot || b.Get(requestKey(name)) != nil}
 			if st.Snap != nil {
 				p.SnapshotRows = st.Snap.Rows
 			}
@@ -284,6 +353,17 @@ func (s *Store) Positions(flow string) ([]TablePosition, error) {
 				p.Keys = kb.Stats().KeyN
 			}
 			out = append(out, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Requested tables that have no position yet.
+		return b.ForEach(func(k, _ []byte) error {
+			name, ok := cutPrefix(string(k), "request/")
+			if ok && b.Get(tableKey(name)) == nil {
+				out = append(out, TablePosition{Table: name, Phase: "new", Resnapshot: true})
+			}
 			return nil
 		})
 	})

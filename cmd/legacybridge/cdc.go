@@ -376,12 +376,16 @@ const cdcHelp = `Change capture (captures: in the config) commands.
       prepare the script without a connection. Needs CREATE TRIGGER on the
       tables' schema; a DBA usually reviews and applies it.
 
-  legacybridge cdc resnapshot --config FILE FLOW TABLE
-      Marks TABLE of capture FLOW for a new snapshot: every row is delivered
+  legacybridge cdc resnapshot --config FILE [--wait 30s] FLOW TABLE
+      Asks for a new snapshot of TABLE of capture FLOW: every row is delivered
       again (op snapshot, new event ids), then the stream goes on with no gap
-      and no double. Run it while the bridge is stopped (the position store
-      STATE_DIR/cdc.db is locked by a running bridge); it starts at the next
-      'legacybridge run'.`
+      and no double (a journal table's rows deleted meanwhile are delivered as
+      deletes). With the bridge stopped the request is stored in
+      STATE_DIR/cdc.db and the snapshot starts at the next 'legacybridge run'.
+      A running bridge holds cdc.db, so the request goes into
+      STATE_DIR/cdc-requests/FLOW/TABLE.resnapshot; the running capture takes
+      it at its next poll and the command says so (or, after --wait, that it
+      is still queued).`
 
 func cmdCDC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -592,9 +596,10 @@ func declKind(t string) cdc.Kind {
 }
 
 func cmdCDCResnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cdc resnapshot", "cdc resnapshot --config FILE FLOW TABLE",
-		"Marks TABLE of capture FLOW for a new snapshot at the bridge's next start.\n\n"+cdcHelp, stderr)
+	fs := newFlagSet("cdc resnapshot", "cdc resnapshot --config FILE [--wait 30s] FLOW TABLE",
+		"Asks for a new snapshot of TABLE of capture FLOW, of a running bridge or at the next start.\n\n"+cdcHelp, stderr)
 	cfgPath := fs.String("config", "", "config file (YAML); required")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for a running bridge to take the request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -623,15 +628,20 @@ func cmdCDCResnapshot(ctx context.Context, args []string, stdout, stderr io.Writ
 	if !found {
 		return fmt.Errorf("capture %s does not capture %s (its tables: %s)", flow, table, strings.Join(names, ", "))
 	}
-	store, err := cdc.OpenStore(cfg.StateDir)
+	res, err := cdc.Resnapshot(ctx, cfg.StateDir, flow, n.Type(), *wait)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := store.RequestResnapshot(flow, table); err != nil {
-		return err
+	switch res.State {
+	case cdc.ResnapshotStored:
+		fmt.Fprintf(stdout, "capture %s: new snapshot of %s requested; no bridge is running (%s is free), so it starts when 'legacybridge run' next starts\n",
+			flow, n.Type(), filepath.Join(cfg.StateDir, "cdc.db"))
+	case cdc.ResnapshotTaken:
+		fmt.Fprintf(stdout, "capture %s: the running bridge took the request; %s is snapshotted again once its batches in flight are acknowledged, then its stream goes on\n", flow, n.Type())
+	case cdc.ResnapshotQueued:
+		fmt.Fprintf(stdout, "capture %s: a process holds %s but no running capture %s took the request within %s; it stays queued in %s and is taken when the capture next polls or starts (is capture %s running in that bridge?)\n",
+			flow, filepath.Join(cfg.StateDir, "cdc.db"), flow, *wait, res.File, flow)
 	}
-	fmt.Fprintf(stdout, "capture %s: new snapshot of %s requested; it starts when 'legacybridge run' next starts\n", flow, n.Type())
 	return nil
 }
 

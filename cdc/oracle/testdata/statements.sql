@@ -46,11 +46,17 @@ SELECT "ONHAND_QUANTITIES_ID", "INVENTORY_ITEM_ID", "LOT_NUMBER", "PRIMARY_TRANS
 -- snapshot MTL_ONHAND_QUANTITIES_DETAIL after a restart (in a consistent read) (1 bind values)
 SELECT "ONHAND_QUANTITIES_ID", "INVENTORY_ITEM_ID", "LOT_NUMBER", "PRIMARY_TRANSACTION_QUANTITY", "NOTES", "LAST_UPDATE_DATE" FROM "INV"."MTL_ONHAND_QUANTITIES_DETAIL" WHERE (("ONHAND_QUANTITIES_ID" > :1)) ORDER BY "ONHAND_QUANTITIES_ID";
 
+-- re-snapshot MTL_ONHAND_QUANTITIES_DETAIL: rows of journal deletes still present (2 of up to 500, in the consistent read) (2 bind values)
+SELECT "ONHAND_QUANTITIES_ID" FROM "INV"."MTL_ONHAND_QUANTITIES_DETAIL" WHERE "ONHAND_QUANTITIES_ID" IN (:1, :2);
+
 -- read the journal (2 bind values)
 SELECT "LB_SEQ", "LB_TABLE", "LB_OP", "LB_KEY", "LB_BEFORE", "LB_AFTER", "LB_TXID", "LB_CHANGED_AT" FROM "LB"."LB_JOURNAL" WHERE "LB_SEQ" > :1 AND "LB_TABLE" IN (:2) ORDER BY "LB_SEQ" FETCH FIRST 500 ROWS ONLY;
 
 -- journal rows a snapshot read of MTL_ONHAND_QUANTITIES_DETAIL sees (1 bind values)
 SELECT "LB_SEQ" FROM "LB"."LB_JOURNAL" WHERE "LB_TABLE" = :1 ORDER BY "LB_SEQ";
+
+-- journal deletes a re-snapshot read of MTL_ONHAND_QUANTITIES_DETAIL sees (rows it no longer has are delivered as deletes) (2 bind values)
+SELECT "LB_SEQ", "LB_KEY", "LB_BEFORE", "LB_TXID", "LB_CHANGED_AT" FROM "LB"."LB_JOURNAL" WHERE "LB_TABLE" = :1 AND "LB_OP" = :2 ORDER BY "LB_SEQ";
 
 -- purge delivered journal rows (example: 1-3 and 7) (3 bind values)
 DELETE FROM "LB"."LB_JOURNAL" WHERE "LB_SEQ" BETWEEN :1 AND :2 OR "LB_SEQ" IN (:3);
