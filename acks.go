@@ -30,12 +30,25 @@ const (
 // the acknowledgement documents to send back. The packages of the EDI
 // parsers implement it.
 //
-// key identifies the file for control numbers: the documents written for
-// the same key (the same content of the same flow) must carry the same
-// control numbers every time, so a file processed again after a crash
-// produces byte-identical acknowledgements under the same event ids.
 type Acknowledger interface {
-	Acknowledge(ctx context.Context, r io.Reader, name, key string, at time.Time) (*AckReport, error)
+	Acknowledge(ctx context.Context, r io.Reader, req AckRequest) (*AckReport, error)
+}
+
+// AckRequest says what to acknowledge and how.
+type AckRequest struct {
+	Name string // of the file, in errors
+	// Key identifies the file for control numbers: the documents written
+	// for the same key (the same content of the same flow) must carry the
+	// same control numbers every time, so a file processed again after a
+	// crash produces byte-identical acknowledgements under the same ids.
+	Key string
+	// At dates the documents.
+	At time.Time
+	// Skip, if set, names interchanges that get no acknowledgement (sent
+	// before, or repeated in the file), by identity and the segment number
+	// of their header; they take no control number. Their sets are still
+	// judged and counted.
+	Skip func(ic Interchange, segment int) bool
 }
 
 // AckReport is what an Acknowledger found in one file.
@@ -190,14 +203,14 @@ func addFailure(failures []string, s string) []string {
 // acknowledge reads the claimed file for its acknowledgement. The content
 // must be what the validation pass hashed; anything else (a cut transfer,
 // a file still changing) is retried.
-func (f *Flow) acknowledge(ctx context.Context, c FileClaim, hash string, size int64) (*AckReport, error) {
+func (f *Flow) acknowledge(ctx context.Context, c FileClaim, hash string, size int64, skip func(Interchange, int) bool) (*AckReport, error) {
 	info := c.Info()
 	r, err := c.Open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", info.Path, err)
 	}
 	hr := &hashingReader{r: r, h: sha256.New()}
-	report, aerr := f.Acks.Acknowledger.Acknowledge(ctx, hr, info.Name, f.Name+"/"+hash, info.ModTime)
+	report, aerr := f.Acks.Acknowledger.Acknowledge(ctx, hr, AckRequest{Name: info.Name, Key: f.Name + "/" + hash, At: info.ModTime, Skip: skip})
 	if err := f.finishRead(ctx, c, hr, r, size); err != nil {
 		return nil, err
 	}
@@ -214,9 +227,8 @@ func (f *Flow) acknowledge(ctx context.Context, c FileClaim, hash string, size i
 }
 
 // ackMessages turns the report's documents into the acknowledgement events'
-// messages, leaving out those of interchanges delivered before unless the
-// flow acknowledges them again.
-func (f *Flow) ackMessages(report *AckReport, resent map[string]*fileInterchange, info FileInfo, hash, corr string) ([]Message, []AckDocument, error) {
+// messages.
+func (f *Flow) ackMessages(report *AckReport, info FileInfo, hash, corr string) ([]Message, []AckDocument, error) {
 	topic := f.Acks.Topic
 	if topic == "" {
 		topic = f.Topic
@@ -224,9 +236,6 @@ func (f *Flow) ackMessages(report *AckReport, resent map[string]*fileInterchange
 	var msgs []Message
 	var docs []AckDocument
 	for i, doc := range report.Documents {
-		if resent[doc.Acknowledged.Key()] != nil && !f.Acks.Resent {
-			continue
-		}
 		ev, err := AckEvent(doc, info.Name, hash, info.ModTime)
 		if err != nil {
 			return nil, nil, fmt.Errorf("acknowledgement %d of %s: %w", i+1, info.Name, err)
@@ -265,7 +274,7 @@ func (f *Flow) emitAll(ctx context.Context, msgs []Message) error {
 func (f *Flow) rejectFile(ctx context.Context, c FileClaim, rec FileRecord, report *AckReport, perr error) (Summary, error) {
 	info := c.Info()
 	corr := EventID(f.Name, rec.Hash, -1, -1)
-	msgs, docs, err := f.ackMessages(report, nil, info, rec.Hash, corr)
+	msgs, docs, err := f.ackMessages(report, info, rec.Hash, corr)
 	if err != nil {
 		return Summary{}, err
 	}

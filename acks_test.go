@@ -287,7 +287,7 @@ func TestFlowAckRejectsWholeFile(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 	acks := ackEvents(t, em.topic("events"))
-	if len(acks) != 1 || !strings.Contains(acks[0].Document, "AK9*R*3*2*2*5~") || acks[0].Status != "rejected" {
+	if len(acks) != 1 || !strings.Contains(acks[0].Document, "AK9*R*3*2*0*5~") || acks[0].Status != "rejected" {
 		t.Fatalf("ack: %+v", acks)
 	}
 }
@@ -359,4 +359,107 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 		}
 	}
 	return 0
+}
+
+// TestFlowInterchangeRepeatedInFile: the same interchange twice in one
+// file is posted and acknowledged once.
+func TestFlowInterchangeRepeatedInFile(t *testing.T) {
+	for _, edi := range []string{"x12", "edifact"} {
+		dir := t.TempDir()
+		led, err := ledger.Open(filepath.Join(dir, ".state"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		em := &memEmitter{}
+		keyed := newKeyed()
+		f := ediFlow(t, dir, em, led, nil, nil)
+		body := interchange(31, "\n", "X1", "X2")
+		f.Acks = &legacybridge.Acknowledgements{Topic: "acks", Acknowledger: &x12.FlowAcks{Controls: keyed.x12}}
+		if edi == "edifact" {
+			body = strings.Join([]string{"UNB+UNOA:3+5412345000013:14+4012345000016:14+241202:0815+R31",
+				"UNH+1+DESADV:D:96A:UN", "BGM+351+X1+9", "UNT+3+1", "UNH+2+DESADV:D:96A:UN", "BGM+351+X2+9", "UNT+3+2", "UNZ+2+R31"}, "'\n") + "'\n"
+			f.Parser = edifact.Parser{}
+			f.Acks.Acknowledger = &edifact.FlowAcks{Controls: keyed.edifact}
+		}
+		drop(t, dir, "TWICE.edi", body+body)
+		s, err := f.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Events != 2 || s.DuplicateRecords != 2 || s.Acks != 1 || s.Archived != 1 {
+			t.Errorf("%s: summary %+v, want 2 events, 2 records not posted again, 1 acknowledgement, archived", edi, s)
+		}
+		if got := subjects(em.topic("events")); !slices.Equal(got, []string{"X1", "X2"}) {
+			t.Errorf("%s: events %q", edi, got)
+		}
+		led.Close()
+	}
+}
+
+// TestFlowAckControlNumbersNotSkipped: acknowledgements left out for a
+// re-sent interchange take no control number.
+func TestFlowAckControlNumbersNotSkipped(t *testing.T) {
+	dir := t.TempDir()
+	led, err := ledger.Open(filepath.Join(dir, ".state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	em := &memEmitter{}
+	keyed := newKeyed()
+	run := func(name, body string) {
+		t.Helper()
+		drop(t, dir, name, body)
+		f := ediFlow(t, dir, em, led, nil, nil)
+		f.Acks = &legacybridge.Acknowledgements{Topic: "acks", Acknowledger: &x12.FlowAcks{Controls: keyed.x12}}
+		if _, err := f.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("1.edi", interchange(41, "\n", "A"))
+	run("2.edi", interchange(41, "\r\n", "A")+interchange(42, "\r\n", "B")) // 41 again: no 997 for it
+	run("3.edi", interchange(43, "\n", "C"))
+	var isa13 []string
+	for _, a := range ackEvents(t, em.topic("acks")) {
+		isa13 = append(isa13, a.ControlNumber)
+	}
+	if want := []string{"000000001", "000000002", "000000003"}; !slices.Equal(isa13, want) {
+		t.Errorf("acknowledgements' ISA13 %q, want %q (none skipped)", isa13, want)
+	}
+}
+
+// TestFlowAckRejectedInterchangeGetsTA1Only: a wrong IEA01 rejects the
+// interchange: a TA1 R 021 reports it (though the profile asks for none),
+// and no 997 says its sets were accepted.
+func TestFlowAckRejectedInterchangeGetsTA1Only(t *testing.T) {
+	dir := t.TempDir()
+	em := &memEmitter{}
+	f := ediFlow(t, dir, em, nil, nil, nil)
+	f.Acks = &legacybridge.Acknowledgements{Acknowledger: &x12.FlowAcks{Controls: newKeyed().x12, Default: x12.AckProfile{TA1: "never"}}}
+	drop(t, dir, "IEA.edi", strings.Replace(interchange(51, "\n", "S1"), "IEA*1*", "IEA*3*", 1))
+	s, err := f.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := ackEvents(t, em.topic("events"))
+	if s.Events != 0 || s.Rejected != 1 || len(acks) != 1 || acks[0].Type != "TA1" || !strings.Contains(acks[0].Document, "*R*021~") {
+		t.Fatalf("summary %+v, acknowledgements %+v", s, acks)
+	}
+}
+
+// TestFlowTA1NotAnsweredWithTA1: an interchange holding only a TA1 (the
+// partner acknowledging ours) is not acknowledged, even with ta1 always.
+func TestFlowTA1NotAnsweredWithTA1(t *testing.T) {
+	dir := t.TempDir()
+	em := &memEmitter{}
+	f := ediFlow(t, dir, em, nil, nil, nil)
+	f.Acks = &legacybridge.Acknowledgements{Acknowledger: &x12.FlowAcks{Controls: newKeyed().x12, Default: x12.AckProfile{TA1: "always"}}}
+	drop(t, dir, "TA1.edi", "ISA*00*          *00*          *ZZ*ACMEPARTS      *ZZ*NORTHWIND      *241202*0815*U*00401*000000061*0*P*>~\n"+
+		"TA1*000000007*241201*0900*A*000~\nIEA*0*000000061~\n")
+	if _, err := f.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if acks := ackEvents(t, em.topic("events")); len(acks) != 0 {
+		t.Fatalf("a TA1 was answered: %+v", acks)
+	}
 }

@@ -530,22 +530,14 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 	rec.Hash, rec.Records = hash, nrec
 	// With acknowledgements, problems of the input are what the
-	// acknowledgement reports: the accepted sets are posted anyway.
-	var report *AckReport
-	if f.Acks != nil {
-		report, err = f.acknowledge(ctx, c, hash, nbytes)
-		if err != nil {
-			return Summary{}, err
+	// acknowledgement reports (below): the accepted sets are posted anyway.
+	if f.Acks == nil {
+		if perr != nil {
+			return f.quarantine(ctx, c, rec, perr, nil)
 		}
-		if report.Accepted == 0 {
-			return f.rejectFile(ctx, c, rec, report, perr)
+		if nrec == 0 {
+			return f.quarantine(ctx, c, rec, errEmpty, nil)
 		}
-	}
-	if perr != nil && report == nil {
-		return f.quarantine(ctx, c, rec, perr, nil)
-	}
-	if nrec == 0 {
-		return f.quarantine(ctx, c, rec, errEmpty, nil)
 	}
 	if f.Ledger != nil {
 		prev, ok, err := f.Ledger.Lookup(f.Name, hash)
@@ -583,9 +575,33 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		}
 		if f.DuplicateInterchanges.Allow {
 			resent = nil
-		} else if len(resent) == len(found.order) && found.keyed == nrec {
-			return f.resentFile(ctx, c, rec, found, report)
 		}
+	}
+	var report *AckReport
+	if f.Acks != nil {
+		// Interchanges sent before, or repeated in this file, are not
+		// acknowledged again (unless asked) and take no control number.
+		skip := func(ic Interchange, seg int) bool {
+			if f.Acks.Resent || found == nil || f.DuplicateInterchanges.Allow {
+				return false
+			}
+			k := ic.Key()
+			fi := found.byKey[k]
+			return resent[k] != nil || fi != nil && seg != 0 && fi.seg != 0 && seg != fi.seg
+		}
+		report, err = f.acknowledge(ctx, c, hash, nbytes, skip)
+		if err != nil {
+			return Summary{}, err
+		}
+	}
+	if found != nil && len(resent) > 0 && len(resent) == len(found.order) && found.keyed == nrec {
+		return f.resentFile(ctx, c, rec, found, report)
+	}
+	if report != nil && report.Accepted == 0 {
+		return f.rejectFile(ctx, c, rec, report, perr)
+	}
+	if nrec == 0 {
+		return f.quarantine(ctx, c, rec, errEmpty, nil)
 	}
 	if f.Ledger != nil {
 		rec.Outcome = OutcomeProcessing
@@ -679,6 +695,20 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 				continue
 			}
 		}
+		// The same interchange again later in this file: not posted twice.
+		if found != nil && !f.DuplicateInterchanges.Allow && record.Interchange != 0 {
+			if ic, ok := InterchangeOf(record); ok {
+				if fi := found.byKey[ic.Key()]; fi != nil && fi.seg != 0 && fi.seg != record.Interchange {
+					if fi.warnedAt != record.Interchange {
+						fi.warnedAt = record.Interchange
+						log.Warn("interchange repeated in the file; its records are not posted again", "interchange", ic.String(),
+							"first_at_segment", fi.seg, "again_at_segment", record.Interchange)
+					}
+					sum.DuplicateRecords++
+					continue
+				}
+			}
+		}
 		if report != nil {
 			if why, ok := report.Rejected[parserIndex]; ok {
 				sum.Rejected++
@@ -734,7 +764,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	}
 	var ackDocs []AckDocument
 	if report != nil {
-		msgs, docs, err := f.ackMessages(report, resent, info, hash, corr)
+		msgs, docs, err := f.ackMessages(report, info, hash, corr)
 		if err != nil {
 			return sum, err
 		}
@@ -974,7 +1004,9 @@ func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, caus
 	case errors.As(cause, &rj):
 		rep.Next = "the transaction sets listed were rejected in the acknowledgement sent to the partner (the accepted ones were posted" +
 			"; rejected ones are in the dead-letter topic " + f.DeadLetter + "); the partner re-sends them corrected in a new interchange" +
-			" — if it does not, ask it to, or fix this file's rejected sets and drop it again (accepted interchanges are not posted twice)"
+			" (a new ISA13 / UNB 0020) — if it does not, ask it to. An interchange of which anything was posted counts as delivered:" +
+			" dropping this file again, even corrected, posts nothing of it; to post corrected sets by hand, put them in an interchange" +
+			" with a new control number"
 	case len(all) > 0:
 		rep.Next = "the records listed failed mapping and were sent to the dead-letter topic " + f.DeadLetter +
 			"; fix the mapping or the data, then drop the file again"
@@ -1017,6 +1049,8 @@ type fileInterchange struct {
 	envelope map[string]string // of its first record
 	records  int
 	first    InterchangeRecord // set when it was delivered before
+	seg      int               // segment number of its (first) header, 0 = unknown
+	warnedAt int               // the repeat last logged
 }
 
 func (fi *fileInterchanges) add(rec Record) {
@@ -1031,7 +1065,7 @@ func (fi *fileInterchanges) add(rec Record) {
 		return
 	}
 	fi.order = append(fi.order, k)
-	fi.byKey[k] = &fileInterchange{ic: ic, envelope: rec.Envelope, records: 1}
+	fi.byKey[k] = &fileInterchange{ic: ic, envelope: rec.Envelope, records: 1, seg: rec.Interchange}
 }
 
 // interchangeLedger returns the ledger that remembers interchanges, or nil
@@ -1111,7 +1145,7 @@ type interchangePruner interface {
 func (f *Flow) resentFile(ctx context.Context, c FileClaim, rec FileRecord, found *fileInterchanges, report *AckReport) (Summary, error) {
 	acks := 0
 	if report != nil && f.Acks.Resent {
-		msgs, docs, err := f.ackMessages(report, nil, c.Info(), rec.Hash, EventID(f.Name, rec.Hash, -1, -1))
+		msgs, docs, err := f.ackMessages(report, c.Info(), rec.Hash, EventID(f.Name, rec.Hash, -1, -1))
 		if err != nil {
 			return Summary{}, err
 		}

@@ -157,6 +157,9 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 		if p.ID == "" {
 			add("%s: id is required (the partner's ISA06 / UNB sender id)", where)
 		}
+		if max := map[string]int{"x12": 15, "edifact": 35}[p.Standard]; max > 0 && len([]rune(p.ID)) > max {
+			add("%s: id %q is longer than an %s sender id can be (%d characters): it would never match", where, p.ID, p.Standard, max)
+		}
 		k := p.Standard + "\x00" + p.Qualifier + "\x00" + p.ID
 		if ids[k] {
 			add("%s: another partner has the same standard, qualifier and id", where)

@@ -75,7 +75,7 @@ const badX12 = "ISA*00*          *00*          *ZZ*ACME           *ZZ*NORTHWIND 
 func TestRoundTripX12(t *testing.T) {
 	for _, kind := range []string{"997", "999"} {
 		fa := &x12.FlowAcks{Controls: counter, Default: x12.AckProfile{Type: kind}}
-		rep, err := fa.Acknowledge(context.Background(), strings.NewReader(badX12), "PO.edi", "k", time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC))
+		rep, err := fa.Acknowledge(context.Background(), strings.NewReader(badX12), legacybridge.AckRequest{Name: "PO.edi", Key: "k", At: time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestRoundTripCONTRL(t *testing.T) {
 		"UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'UNT+7+2'" +
 		"UNZ+2+IC77'"
 	fa := &edifact.FlowAcks{Controls: refs}
-	rep, err := fa.Acknowledge(context.Background(), strings.NewReader(in), "ORDERS.edi", "k", time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC))
+	rep, err := fa.Acknowledge(context.Background(), strings.NewReader(in), legacybridge.AckRequest{Name: "ORDERS.edi", Key: "k", At: time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -413,15 +413,26 @@ func (a *Ack) WriteCONTRL(w io.Writer) error {
 		enc.BeginMessage(mref, id, "")
 		uci := []legacybridge.Element{{{env.ControlRef}}, comp(env.Sender, env.SenderQualifier), comp(env.Recipient, env.RecipientQualifier), {{ic.Action}}}
 		enc.WriteSegment(legacybridge.Segment{Tag: "UCI", Elements: trimEmpty(append(uci, fault(ic.Fault)...))})
+		// A rejected level (action 4) rejects all its lower levels: under
+		// it only those with errors of their own are listed, never a UCM 7.
 		if !a.opts.ReceiptOnly || ic.Action == ActionRejected {
+			icRej := ic.Action == ActionRejected
 			for _, m := range ic.Messages {
-				writeUCM(enc, m)
+				if !icRej || m.Action == ActionRejected {
+					writeUCM(enc, m)
+				}
 			}
 			for _, g := range ic.Groups {
+				if icRej && g.Action != ActionRejected && !anyMessageRejected(g.Messages) {
+					continue
+				}
 				ucf := []legacybridge.Element{{{g.Ref}}, {{g.Sender}}, {{g.Recipient}}, {{g.Action}}}
 				enc.WriteSegment(legacybridge.Segment{Tag: "UCF", Elements: trimEmpty(append(ucf, fault(g.Fault)...))})
+				gRej := icRej || g.Action == ActionRejected
 				for _, m := range g.Messages {
-					writeUCM(enc, m)
+					if !gRej || m.Action == ActionRejected {
+						writeUCM(enc, m)
+					}
 				}
 			}
 		}
@@ -467,4 +478,13 @@ func writeUCM(enc *Encoder, m *MessageAck) {
 				{{strconv.Itoa(int(el.Code))}}, comp(strconv.Itoa(el.Position), posOrEmpty(el.Component))}})
 		}
 	}
+}
+
+func anyMessageRejected(ms []*MessageAck) bool {
+	for _, m := range ms {
+		if m.Action == ActionRejected {
+			return true
+		}
+	}
+	return false
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"legacybridge"
 )
@@ -66,9 +65,10 @@ func (r *recording) Next(level Level) (uint64, error) {
 	return n, err
 }
 
-// Acknowledge reads r (named name) and reports what is accepted, with the
-// CONTRL documents dated at.
-func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key string, at time.Time) (*legacybridge.AckReport, error) {
+// Acknowledge reads r and reports what is accepted, with the CONTRL
+// documents.
+func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, req legacybridge.AckRequest) (*legacybridge.AckReport, error) {
+	name, key, at := req.Name, req.Key, req.At
 	if fa.Controls == nil {
 		return nil, fmt.Errorf("edifact: acknowledging %s: no control references (FlowAcks.Controls)", name)
 	}
@@ -105,6 +105,12 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		}
 		env := ic.Envelope
 		partner := legacybridge.Party{Qualifier: strings.TrimSpace(env.SenderQualifier), ID: strings.TrimSpace(env.Sender)}
+		acked := legacybridge.Interchange{Standard: "edifact", SenderQualifier: partner.Qualifier, Sender: partner.ID,
+			ReceiverQualifier: strings.TrimSpace(env.RecipientQualifier), Receiver: strings.TrimSpace(env.Recipient),
+			Control: strings.TrimSpace(env.ControlRef)}
+		if req.Skip != nil && req.Skip(acked, env.InterchangeSegment) {
+			continue
+		}
 		prof := fa.Default
 		if fa.Profile != nil {
 			if p, ok := fa.Profile(partner); ok {
@@ -140,10 +146,7 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		if err := one.WriteCONTRL(&buf); err != nil {
 			return nil, err
 		}
-		d := legacybridge.AckDocument{Standard: "edifact", Type: "CONTRL", Partner: partner,
-			Acknowledged: legacybridge.Interchange{Standard: "edifact", SenderQualifier: partner.Qualifier, Sender: partner.ID,
-				ReceiverQualifier: strings.TrimSpace(env.RecipientQualifier), Receiver: strings.TrimSpace(env.Recipient),
-				Control: strings.TrimSpace(env.ControlRef)},
+		d := legacybridge.AckDocument{Standard: "edifact", Type: "CONTRL", Partner: partner, Acknowledged: acked,
 			ControlNumber: strconv.FormatUint(ctl.unb, 10), Content: buf.Bytes()}
 		if ic.Fault != nil {
 			d.Note = strconv.Itoa(int(ic.Fault.Code))

@@ -94,11 +94,12 @@ func (m *Message) Record() legacybridge.Record {
 
 func (m *Message) record(env map[string]string) legacybridge.Record {
 	return legacybridge.Record{
-		Format:   "edifact",
-		Type:     m.Envelope.MessageType,
-		Pos:      m.Pos,
-		Envelope: env,
-		Segments: m.Segments,
+		Format:      "edifact",
+		Type:        m.Envelope.MessageType,
+		Pos:         m.Pos,
+		Envelope:    env,
+		Segments:    m.Segments,
+		Interchange: m.Envelope.InterchangeSegment,
 	}
 }
 

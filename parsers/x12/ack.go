@@ -369,7 +369,9 @@ func (g *GroupAck) finish() {
 	}
 	switch {
 	case len(g.Codes) > 0:
-		g.Status = "R"
+		// A group rejected for its own envelope: none of its sets is
+		// accepted (AK904 0), whatever each AK5 says of the set alone.
+		g.Status, g.Accepted = "R", 0
 	case g.Accepted == g.Received:
 		g.Status = "A"
 		for _, s := range g.Sets {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"legacybridge"
 )
@@ -68,9 +67,14 @@ func (r *recording) Next(level ControlLevel) (uint64, error) {
 	return n, err
 }
 
-// Acknowledge reads r (named name) and reports what is accepted, with the
-// acknowledgement documents dated at.
-func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key string, at time.Time) (*legacybridge.AckReport, error) {
+// Acknowledge reads r and reports what is accepted, with the
+// acknowledgement documents. An interchange the envelope itself rejects
+// (IEA count or control number, no IEA) gets a TA1 only, whatever the
+// profile says of TA1s: only a TA1 can report it, and a 997 would list its
+// sets as accepted though none is posted. An interchange holding only TA1
+// segments (an acknowledgement itself) gets nothing.
+func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, req legacybridge.AckRequest) (*legacybridge.AckReport, error) {
+	name, key, at := req.Name, req.Key, req.At
 	if fa.Controls == nil {
 		return nil, fmt.Errorf("x12: acknowledging %s: no control numbers (FlowAcks.Controls)", name)
 	}
@@ -100,6 +104,15 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		}
 		env := ic.Envelope
 		partner := legacybridge.Party{Qualifier: strings.TrimSpace(env.SenderQualifier), ID: strings.TrimSpace(env.SenderID)}
+		acked := legacybridge.Interchange{Standard: "x12", SenderQualifier: partner.Qualifier, Sender: partner.ID,
+			ReceiverQualifier: strings.TrimSpace(env.ReceiverQualifier), Receiver: strings.TrimSpace(env.ReceiverID),
+			Control: strings.TrimSpace(env.ControlNumber)}
+		if req.Skip != nil && req.Skip(acked, env.InterchangeSegment) {
+			continue
+		}
+		if len(ic.Groups) == 0 && len(ic.TA1) > 0 {
+			continue // an interchange acknowledgement itself
+		}
 		prof := fa.Default
 		if fa.Profile != nil {
 			if p, ok := fa.Profile(partner); ok {
@@ -116,9 +129,6 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 			ctl = &recording{ControlNumbers: cn}
 			controls[partner] = ctl
 		}
-		acked := legacybridge.Interchange{Standard: "x12", SenderQualifier: partner.Qualifier, Sender: partner.ID,
-			ReceiverQualifier: strings.TrimSpace(env.ReceiverQualifier), Receiver: strings.TrimSpace(env.ReceiverID),
-			Control: strings.TrimSpace(env.ControlNumber)}
 		one := &Ack{Name: a.Name, Interchanges: []*InterchangeAck{ic}, opts: opts}
 		one.opts.Controls, one.opts.Delimiters, one.opts.Suffix, one.opts.ErrorsOnly = ctl, prof.Delimiters, prof.Suffix, prof.ErrorsOnly
 		doc := func(kind string) error {
@@ -139,7 +149,8 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 			rep.Documents = append(rep.Documents, d)
 			return nil
 		}
-		ta1 := prof.TA1 == "always" || prof.TA1 != "never" && ic.needsTA1()
+		rejected := ic.Status == "R"
+		ta1 := rejected || prof.TA1 == "always" || prof.TA1 != "never" && ic.needsTA1()
 		if ta1 {
 			cp := *ic
 			cp.Envelope.AckRequested = "1" // "always" writes one whatever ISA14 says
@@ -159,7 +170,7 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, name, key stri
 		if kind == "" {
 			kind = "997"
 		}
-		if kind != "none" && len(groups) > 0 {
+		if kind != "none" && len(groups) > 0 && !rejected {
 			cp := *ic
 			cp.Groups = groups
 			one.Interchanges = []*InterchangeAck{&cp}
@@ -236,9 +247,6 @@ func groupsOutcome(groups []*GroupAck) (string, []legacybridge.AckGroup) {
 	for _, g := range groups {
 		ag := legacybridge.AckGroup{FunctionalID: g.FunctionalID, ControlNumber: g.ControlNumber, Status: statusName(g.Status),
 			Codes: g.Codes, Included: g.Included, Received: g.Received, Accepted: g.Accepted}
-		if g.Status == "R" {
-			ag.Accepted = 0 // nothing of a rejected group is posted
-		}
 		for _, s := range g.Sets {
 			as := legacybridge.AckSet{ID: s.ID, ControlNumber: s.ControlNumber, Status: statusName(s.Status), Codes: s.Codes}
 			if g.Status == "R" {

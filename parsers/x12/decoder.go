@@ -37,6 +37,7 @@ type Envelope struct {
 	SetControlNumber   string     `json:"st02"`           // ST02
 	ImplementationRef  string     `json:"st03,omitempty"` // ST03 (from 005010)
 	Delimiters         Delimiters `json:"delimiters"`     // of the interchange
+	InterchangeSegment int        `json:"-"`              // segment number of the ISA (0: none)
 }
 
 // Transaction is one transaction set (ST..SE) with its envelope.
@@ -341,7 +342,7 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 		d.env = Envelope{
 			SenderQualifier: v(5), SenderID: v(6), ReceiverQualifier: v(7), ReceiverID: v(8),
 			Date: v(9), Time: v(10), Version: v(12), ControlNumber: v(13), AckRequested: v(14), Usage: v(15),
-			Delimiters: d.tok.delims,
+			Delimiters: d.tok.delims, InterchangeSegment: seg.Number,
 		}
 		d.hook(seg)
 	case "GS":

@@ -76,11 +76,12 @@ func (t *Transaction) Record() legacybridge.Record {
 
 func (t *Transaction) record(env map[string]string) legacybridge.Record {
 	return legacybridge.Record{
-		Format:   "x12",
-		Type:     t.Envelope.SetID,
-		Pos:      t.Pos,
-		Envelope: env,
-		Segments: t.Segments,
+		Format:      "x12",
+		Type:        t.Envelope.SetID,
+		Pos:         t.Pos,
+		Envelope:    env,
+		Segments:    t.Segments,
+		Interchange: t.Envelope.InterchangeSegment,
 	}
 }
 
