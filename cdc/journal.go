@@ -128,13 +128,7 @@ func dedup(s []int64) []int64 {
 }
 
 func (s *Source) checkJournal(ctx context.Context) error {
-	q := "SELECT " + s.jq.cols + " FROM " + s.jq.quoted + " WHERE 1 = 0"
-	rows, err := s.db.QueryContext(ctx, q)
-	if err != nil {
-		e := wrapErr(s.d, "journal", s.journal.String(), err)
-		return fmt.Errorf("%w; create it with `legacybridge cdc install --dialect %s` before the first start", e, s.d.Name())
-	}
-	return rows.Close()
+	return CheckJournal(ctx, s.db, s.d, s.journal.String())
 }
 
 func (s *Source) purge(ctx context.Context, seqs []int64) error {

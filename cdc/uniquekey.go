@@ -53,3 +53,32 @@ func checkKeyAgainst(n Name, key []string, uks [][]string) error {
 		"Set key to the columns of the primary key or of a unique index, or have the DBA add a primary key or unique index on (%s)",
 		n, strings.Join(ks, ", "), found, strings.Join(ks, ", "))
 }
+
+// CheckTable runs the checks a source makes of a table when it starts,
+// for `legacybridge validate`: the table can be read, the configured key,
+// change, created and captured columns exist and fit (an exact key, a
+// date/time change column), and the key is unique (CheckKey).
+func CheckTable(ctx context.Context, db *sql.DB, d Dialect, tc Table) error {
+	t, err := newTable(tc, 0)
+	if err != nil {
+		return err
+	}
+	return t.discover(ctx, db, d)
+}
+
+// CheckJournal checks that journal (TABLE or SCHEMA.TABLE) exists with
+// the columns the capture reads, as a source with journal tables does
+// when it starts.
+func CheckJournal(ctx context.Context, db *sql.DB, d Dialect, journal string) error {
+	j, err := ParseName(journal)
+	if err != nil {
+		return fmt.Errorf("cdc: journal: %w", err)
+	}
+	jq := newJournalQueries(d, j)
+	rows, err := db.QueryContext(ctx, "SELECT "+jq.cols+" FROM "+jq.quoted+" WHERE 1 = 0")
+	if err != nil {
+		e := wrapErr(d, "journal", j.String(), err)
+		return fmt.Errorf("%w; create it with `legacybridge cdc install --dialect %s` before the first start", e, d.Name())
+	}
+	return rows.Close()
+}

@@ -667,3 +667,100 @@ func validateCaptureMappings(cfg *config.Config) error {
 	}
 	return errors.Join(errs...)
 }
+
+// checkCaptureDatabases runs, for `validate`, the checks a capture makes
+// of its database when it starts: each table can be read, its configured
+// columns exist and fit, its key is the primary key or a unique index
+// (cdc.CheckTable), and the journal exists where a table needs it.
+// Databases that cannot be reached within timeout (or a SQLite file that
+// does not exist yet) are not checked: notes say so and why. Nothing is
+// written: SQLite files are opened read-only.
+func checkCaptureDatabases(ctx context.Context, cfg *config.Config, timeout time.Duration) (problems []error, notes []string) {
+	for i := range cfg.Captures {
+		p := &cfg.Captures[i]
+		probs, note := checkCaptureDatabase(ctx, p, timeout)
+		problems = append(problems, probs...)
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return problems, notes
+}
+
+func checkCaptureDatabase(ctx context.Context, p *config.Capture, timeout time.Duration) ([]error, string) {
+	notChecked := func(why string) ([]error, string) {
+		return nil, fmt.Sprintf("capture %s: keys and tables not checked: %s; 'legacybridge run' checks them when it starts", p.Name, why)
+	}
+	d, err := dialectOf(p.Dialect)
+	if err != nil {
+		return []error{fmt.Errorf("capture %q: %w", p.Name, err)}, ""
+	}
+	dsn, err := p.ConnString()
+	if err != nil {
+		return notChecked(err.Error())
+	}
+	var db *sql.DB
+	if d.Name() == "sqlite" {
+		st, err := os.Stat(dsn)
+		if err != nil {
+			why := fmt.Sprintf("SQLite database %s: %v", dsn, err)
+			if p.SeedFrom != "" {
+				why = fmt.Sprintf("SQLite database %s does not exist yet (seed_from creates it at the first run)", dsn)
+			}
+			return notChecked(why)
+		}
+		if st.IsDir() {
+			return notChecked(fmt.Sprintf("%s is a folder", dsn))
+		}
+		if strings.ContainsAny(dsn, "?#") {
+			return notChecked(fmt.Sprintf("SQLite path %q holds ? or #", dsn))
+		}
+		// Read-only. Without a -wal file (no writer has the database open,
+		// everything is in the main file) immutable=1 keeps SQLite from
+		// creating -wal and -shm files that a read-only connection cannot
+		// remove again; with one, a writer is at work and those files exist.
+		mode := "immutable=1"
+		if _, err := os.Stat(dsn + "-wal"); err == nil {
+			mode = "mode=ro&_pragma=busy_timeout(5000)"
+		}
+		db, err = sql.Open(sqlite.DriverName, "file:"+dsn+"?"+mode)
+	} else {
+		db, err = openDB(d, dsn)
+	}
+	if err != nil {
+		return notChecked(err.Error())
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		c := d.Classify(err)
+		why := fmt.Sprintf("the database did not answer within %s (%v)", timeout, err)
+		if ctx.Err() == nil {
+			why = fmt.Sprintf("cannot connect to the database (%s: %v)", c.Kind, err)
+		}
+		return notChecked(why)
+	}
+	var problems []error
+	journal := false
+	for _, t := range p.CDCTables() {
+		if t.Strategy == cdc.StrategyJournal {
+			journal = true
+		}
+		if err := cdc.CheckTable(ctx, db, d, t); err != nil {
+			if ctx.Err() != nil {
+				return notChecked(fmt.Sprintf("the database did not answer within %s", timeout))
+			}
+			problems = append(problems, fmt.Errorf("capture %q: %w", p.Name, err))
+		}
+	}
+	if journal {
+		if err := cdc.CheckJournal(ctx, db, d, p.Journal); err != nil {
+			problems = append(problems, fmt.Errorf("capture %q: %w", p.Name, err))
+		}
+	}
+	if len(problems) > 0 {
+		return problems, ""
+	}
+	return nil, fmt.Sprintf("capture %s: %d table(s) checked against the database: columns present, keys unique", p.Name, len(p.Tables))
+}

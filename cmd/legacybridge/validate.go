@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"legacybridge/internal/config"
 )
@@ -29,13 +30,24 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return &exitError{1, err}
 	}
-	if err := validateAll(cfg); err != nil {
+	problems := func(err error) error {
 		lines := strings.Split(err.Error(), "\n")
 		fmt.Fprintf(stderr, "%s: %d problem(s):\n", *cfgPath, len(lines))
 		for _, l := range lines {
 			fmt.Fprintln(stderr, "  -", l)
 		}
 		return &exitError{1, nil}
+	}
+	if err := validateAll(cfg); err != nil {
+		return problems(err)
+	}
+	// Captures: the database checks 'run' makes at start, where it answers.
+	errs, notes := checkCaptureDatabases(ctx, cfg, 10*time.Second)
+	for _, n := range notes {
+		fmt.Fprintln(stdout, n)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return problems(err)
 	}
 	fmt.Fprintf(stdout, "%s: valid (%d flow(s), %d deliveries, %d captures)\n", *cfgPath, len(cfg.Flows), len(cfg.Deliveries), len(cfg.Captures))
 	return nil
