@@ -144,7 +144,7 @@ func (fa *FlowAcks) Acknowledge(ctx context.Context, r io.Reader, req legacybrid
 			if kind == "TA1" {
 				d.Status, d.Note = statusName(ic.Status), ic.Note
 			} else {
-				d.Status, d.Groups = groupsOutcome(one.Interchanges[0].Groups)
+				d.Status, d.Groups = groupsOutcome(one.Interchanges[0].Groups, prof.ErrorsOnly)
 			}
 			rep.Documents = append(rep.Documents, d)
 			return nil
@@ -240,8 +240,9 @@ func statusName(code string) string {
 	return "rejected"
 }
 
-// groupsOutcome is the status of a 997/999 over its groups, and the groups.
-func groupsOutcome(groups []*GroupAck) (string, []legacybridge.AckGroup) {
+// groupsOutcome is the status of a 997/999 over its groups, and the groups
+// (with errorsOnly, listing only the sets not accepted, as the 997 does).
+func groupsOutcome(groups []*GroupAck, errorsOnly bool) (string, []legacybridge.AckGroup) {
 	var out []legacybridge.AckGroup
 	acc, rej, errs := 0, 0, 0
 	for _, g := range groups {
@@ -251,6 +252,9 @@ func groupsOutcome(groups []*GroupAck) (string, []legacybridge.AckGroup) {
 			as := legacybridge.AckSet{ID: s.ID, ControlNumber: s.ControlNumber, Status: statusName(s.Status), Codes: s.Codes}
 			if g.Status == "R" {
 				as.Status = "rejected" // with its group, whatever AK5 says of the set alone
+			}
+			if errorsOnly && as.Status == "accepted" {
+				continue
 			}
 			for _, e := range s.Errors {
 				as.Errors = append(as.Errors, e.Error())
