@@ -42,7 +42,7 @@ func buildAcks(cfg *config.Config, fc config.Flow, led legacybridge.Ledger) (*le
 			Controls: func(from, to legacybridge.Party, key string) (x12.ControlNumbers, error) {
 				return l.Controls(ledger.X12Partner(from.Qualifier, from.ID, to.Qualifier, to.ID), key).X12(), nil
 			},
-			Options: x12.AckOptions{Charset: fc.Parser.Charset},
+			Options: x12.AckOptions{Charset: fc.Parser.Charset, CharsetFor: partnerCharsets(cfg)},
 		}
 		if rules != nil {
 			out.Acknowledger.(*x12.FlowAcks).Options.Check = rules.X12Check()

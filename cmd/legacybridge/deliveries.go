@@ -48,7 +48,9 @@ func buildDelivery(dc config.Delivery, brokers []string, clientID string, tc *tl
 		if err != nil {
 			return nil, err
 		}
-		enc = x
+		if enc, err = file.NewCharset(x, dc.X12.Charset); err != nil {
+			return nil, fmt.Errorf("delivery %s: %w", dc.Name, err)
+		}
 	}
 	fs, sub, closeFS, err := openDestination(dc.Destination, log.With("delivery", dc.Name))
 	if err != nil {

@@ -20,9 +20,15 @@ import (
 // newParser is the parser registry: one line per format. Warnings (input
 // that is accepted but worth knowing about) go to log.
 func newParser(pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) {
+	return newParserFor(nil, pc, log)
+}
+
+// newParserFor is newParser reading each X12 partner's interchanges in the
+// charset of its profile in cfg (nil: none).
+func newParserFor(cfg *config.Config, pc config.Parser, log *slog.Logger) (legacybridge.Parser, error) {
 	switch pc.Format {
 	case "x12":
-		return x12.Parser{Charset: pc.Charset, Warn: func(e *x12.ParseError) {
+		return x12.Parser{Charset: pc.Charset, CharsetFor: partnerCharsets(cfg), Warn: func(e *x12.ParseError) {
 			log.Warn("x12 input accepted with a warning", "warning", e.Error())
 		}}, nil
 	case "edifact":
@@ -164,4 +170,23 @@ func validateAll(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// partnerCharsets gives the charset of X12 partners' profiles that set
+// one, nil when none does.
+func partnerCharsets(cfg *config.Config) func(qualifier, id string) string {
+	if cfg == nil {
+		return nil
+	}
+	for _, p := range cfg.Partners {
+		if p.Standard == "x12" && p.Charset != "" {
+			return func(qualifier, id string) string {
+				if p := cfg.PartnerFor("x12", qualifier, id); p != nil {
+					return p.Charset
+				}
+				return ""
+			}
+		}
+	}
+	return nil
 }

@@ -302,7 +302,7 @@ func runOnce(ctx context.Context, flows []*legacybridge.Flow, deliveries []*deli
 
 // buildFlow wires one flow; the returned func closes its transport.
 func buildFlow(cfg *config.Config, fc config.Flow, em legacybridge.Emitter, led legacybridge.Ledger, log *slog.Logger, m *legacybridge.Metrics) (*legacybridge.Flow, func() error, error) {
-	p, err := newParser(fc.Parser, log.With("flow", fc.Name))
+	p, err := newParserFor(cfg, fc.Parser, log.With("flow", fc.Name))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -369,6 +369,10 @@ type DeliveryX12 struct {
 	StartControlNumber uint64 `yaml:"start_control_number"`
 	// StructureCode is BSN05 (e.g. 0001). Default: not sent.
 	StructureCode string `yaml:"structure_code"`
+	// Charset of the files: utf-8 (default), windows-1252 or iso-8859-1
+	// (a character the charset cannot hold dead-letters the event).
+	// Default: the partner profile's.
+	Charset string `yaml:"charset"`
 	// Delimiters default to element *, component >, segment ~, no
 	// repetition separator (one needs version 004020 or later) and no
 	// suffix. Release and decimal are EDIFACT's.
@@ -1114,6 +1118,9 @@ func checkDeliveryX12(where string, x *DeliveryX12, add func(string, ...any)) {
 	}
 	if !x12Version.MatchString(version) {
 		add("%s: x12.version %q is not six digits and an optional suffix (e.g. \"004010\", quoted)", where, x.Version)
+	}
+	if !oneOf(strings.ToLower(x.Charset), "", "utf-8", "windows-1252", "iso-8859-1") {
+		add("%s: x12.charset %q is not one of utf-8, windows-1252, iso-8859-1", where, x.Charset)
 	}
 	if x.StartControlNumber > 999999999 {
 		add("%s: x12.start_control_number %d has more than 9 digits", where, x.StartControlNumber)

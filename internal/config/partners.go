@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,11 @@ type Partner struct {
 	// Version it exchanges: X12 e.g. 004010 or 005010; EDIFACT the
 	// directory, e.g. D96A (informational for now, checked for form).
 	Version string `yaml:"version"`
+	// Charset (X12) of the partner's interchanges, read at each ISA from
+	// it, and of the 856s sent to it: utf-8, windows-1252 or iso-8859-1.
+	// Default: the flow's parser.charset; UTF-8 for what is sent. EDIFACT
+	// interchanges name theirs in UNB (UNOA..UNOY).
+	Charset string `yaml:"charset"`
 	// Acknowledgement it expects: X12 997 (default) or 999, EDIFACT contrl
 	// (default); none for no functional acknowledgement.
 	Acknowledgement string `yaml:"acknowledgement"`
@@ -137,6 +143,9 @@ func (c *Config) deliveryPartners() {
 		if x.Delimiters == (Delimiters{}) && p.Delimiters != nil {
 			x.Delimiters = *p.Delimiters
 		}
+		if x.Charset == "" {
+			x.Charset = p.Charset
+		}
 	}
 }
 
@@ -176,6 +185,9 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 			if p.When != "" || p.ReceiptOnly {
 				add("%s: when and receipt_only are EDIFACT settings", where)
 			}
+			if !oneOf(strings.ToLower(p.Charset), "", "utf-8", "windows-1252", "iso-8859-1") {
+				add("%s: charset %q is not one of utf-8, windows-1252, iso-8859-1", where, p.Charset)
+			}
 			if p.Version != "" && (len(p.Version) != 6 || !digits(p.Version[:5])) {
 				add("%s: version %q is not an X12 version like 004010 or 005010", where, p.Version)
 			}
@@ -188,6 +200,9 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 			}
 			if p.TA1 != "" || p.ErrorsOnly {
 				add("%s: ta1 and errors_only are X12 settings", where)
+			}
+			if p.Charset != "" {
+				add("%s: charset is for X12 partners; an EDIFACT interchange names its own in UNB (UNOA..UNOY)", where)
 			}
 		default:
 			add("%s: standard %q is not one of x12, edifact", where, p.Standard)

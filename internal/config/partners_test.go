@@ -16,7 +16,7 @@ flows:
     dead_letter_topic: t.dlt
     acknowledgements: {type: "999", ta1: always, rules: [builtin, m.yaml]}
 partners:
-  - {name: acme, standard: x12, id: ACMEPARTS, qualifier: ZZ, version: "004010", acknowledgement: "997",
+  - {name: acme, standard: x12, id: ACMEPARTS, qualifier: ZZ, version: "004010", acknowledgement: "997", charset: iso-8859-1,
      delimiters: {element: "|", component: ":", segment: "~", suffix: "\n"}}
   - {name: eu, standard: edifact, id: "5412345000013", acknowledgement: contrl, when: requested}
 deliveries:
@@ -42,7 +42,7 @@ deliveries:
 		t.Errorf("a partner without qualifier must match any: %+v", p)
 	}
 	x := c.Deliveries[0].X12
-	if x.ReceiverID != "ACMEPARTS" || x.ReceiverQualifier != "ZZ" || x.Version != "004010" || x.Delimiters.Element != "|" || x.Delimiters.Suffix != "\n" {
+	if x.ReceiverID != "ACMEPARTS" || x.ReceiverQualifier != "ZZ" || x.Version != "004010" || x.Delimiters.Element != "|" || x.Delimiters.Suffix != "\n" || x.Charset != "iso-8859-1" {
 		t.Errorf("856 envelope not filled from the profile: %+v", x)
 	}
 	if r := c.Flows[0].Acknowledgements.Rules; r[0] != "builtin" || !strings.HasSuffix(r[1], "/m.yaml") {
@@ -71,6 +71,8 @@ partners:
   - {name: a, standard: x12, id: A, acknowledgement: contrl, when: requested, version: "4010",
      delimiters: {element: "*", component: "*", segment: "a"}}
   - {name: a, standard: cobol, id: ""}
+  - {name: b, standard: x12, id: "ABCDEFGHIJKLMNOPQRS", charset: latin-9}
+  - {name: c, standard: edifact, id: C, charset: iso-8859-1}
 deliveries:
   - name: out
     topic: t
@@ -90,6 +92,7 @@ deliveries:
 		`acknowledgement "contrl" is not one of 997, 999, none`, "when and receipt_only are EDIFACT settings",
 		`version "4010"`, `delimiters.component "*" is also the element delimiter`, `delimiters.segment "a" would split data`,
 		`name "a" is used twice`, `standard "cobol"`, "id is required", `x12.partner "nobody" is not a name in partners`,
+		`charset "latin-9" is not one of`, "longer than an x12 sender id", "charset is for X12 partners",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("problems lack %q:\n%v", want, err)

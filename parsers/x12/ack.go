@@ -35,8 +35,10 @@ type AckOptions struct {
 	// (AK9 still counts them), for partners who want only the rejected
 	// ones listed. Default false: every set is listed.
 	ErrorsOnly bool
-	// Charset is Decoder.Charset for reading the input. Default "".
-	Charset string
+	// Charset and CharsetFor are the Decoder's for reading the input.
+	// Default "" and nil.
+	Charset    string
+	CharsetFor func(senderQualifier, senderID string) string
 	// Check, if set, is called with each transaction set read (as
 	// Transaction.Record returns it) and returns the segment and element
 	// errors it finds against transaction-set rules, as
@@ -136,7 +138,7 @@ type ElementError struct {
 func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 	a := &Ack{Name: name, opts: opts}
 	d := NewDecoderName(r, name)
-	d.Charset = opts.Charset
+	d.Charset, d.CharsetFor = opts.Charset, opts.CharsetFor
 	var ic *InterchangeAck
 	var grp *GroupAck
 	d.envSeg = func(seg *legacybridge.Segment) {

@@ -86,6 +86,10 @@ type Decoder struct {
 	// not valid UTF-8 is decoded as Windows-1252 with a warning),
 	// "windows-1252" or "iso-8859-1".
 	Charset string
+	// CharsetFor, if set, gives the charset of one sender's interchange
+	// (ISA05 and ISA06, trimmed), read at each ISA: "" keeps Charset. An
+	// unknown name is an error at the ISA.
+	CharsetFor func(senderQualifier, senderID string) string
 
 	tok  Tokenizer
 	done bool
@@ -343,6 +347,18 @@ func (d *Decoder) handle(seg *legacybridge.Segment, line int) *Transaction {
 			SenderQualifier: v(5), SenderID: v(6), ReceiverQualifier: v(7), ReceiverID: v(8),
 			Date: v(9), Time: v(10), Version: v(12), ControlNumber: v(13), AckRequested: v(14), Usage: v(15),
 			Delimiters: d.tok.delims, InterchangeSegment: seg.Number,
+		}
+		if d.CharsetFor != nil {
+			name := d.CharsetFor(d.env.SenderQualifier, d.env.SenderID)
+			if name == "" {
+				name = d.Charset
+			}
+			if cs, ok := parseCharset(name); ok {
+				d.tok.cs = cs
+			} else {
+				d.fail(seg, line, ErrEncoding, "unknown charset %q for sender %s (want %q, %q or %q)", name, d.env.SenderID,
+					CharsetUTF8, CharsetWindows1252, CharsetISO88591)
+			}
 		}
 		d.hook(seg)
 	case "GS":

@@ -16,6 +16,8 @@ type Parser struct {
 	// Charset is Decoder.Charset. Default "utf-8" (invalid UTF-8 decoded
 	// as Windows-1252, with a warning).
 	Charset string
+	// CharsetFor is Decoder.CharsetFor: a sender's own charset.
+	CharsetFor func(senderQualifier, senderID string) string
 }
 
 var _ legacybridge.Parser = Parser{}
@@ -29,6 +31,7 @@ func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	d.Warn = p.Warn
 	d.MaxSegment = p.MaxSegment
 	d.Charset = p.Charset
+	d.CharsetFor = p.CharsetFor
 	return &recordReader{d: d}
 }
 
