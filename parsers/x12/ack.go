@@ -148,6 +148,18 @@ func Acknowledge(r io.Reader, name string, opts AckOptions) (*Ack, error) {
 			ic = &InterchangeAck{Envelope: env, Status: "A", Note: "000"}
 			a.Interchanges = append(a.Interchanges, ic)
 			grp = nil
+			// TA1 notes 014 and 015: an ISA09 date or ISA10 time that is
+			// not one rejects the interchange.
+			bad := func(note, format string, args ...any) {
+				ic.Errors = append(ic.Errors, &ParseError{File: name, Offset: seg.Offset, Segment: seg.Number, Tag: "ISA",
+					Err: fmt.Errorf("%w: "+format, append([]any{ErrBadISA}, args...)...)})
+				ic.worse("R", note)
+			}
+			if _, err := time.Parse("060102", env.Date); err != nil {
+				bad("014", "ISA09 %q is not a date (YYMMDD)", env.Date)
+			} else if _, err := time.Parse("1504", env.Time); err != nil {
+				bad("015", "ISA10 %q is not a time (HHMM)", env.Time)
+			}
 		case "GS":
 			if ic == nil || ic.ended {
 				grp = nil
@@ -475,6 +487,18 @@ func (a *Ack) write(w io.Writer, kind string) error {
 			delims = *a.opts.Delimiters
 		}
 		version := ic.Envelope.Version
+		if kind == "999" && version < "00501" {
+			version = "00501" // a 999 is a 005010 transaction set: its interchange says so
+			if delims.Repetition == "" {
+				// ISA11 is the repetition separator from 00402 on.
+				for _, c := range []string{"^", "{", "!"} {
+					if c != delims.Element && c != delims.Component && c != delims.Segment {
+						delims.Repetition = c
+						break
+					}
+				}
+			}
+		}
 		if delims.Repetition != "" && version < "00402" {
 			delims.Repetition = ""
 		}

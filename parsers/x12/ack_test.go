@@ -313,3 +313,15 @@ func TestAckCase14a(t *testing.T) {
 		t.Errorf("TA1: %s", ta1)
 	}
 }
+
+// TestAckBadISADateTime: ISA09 / ISA10 that are not a date / time reject
+// the interchange with TA1 notes 014 / 015.
+func TestAckBadISADateTime(t *testing.T) {
+	for _, c := range []struct{ from, to, note string }{{"*240115*1200*", "*241399*1200*", "014"}, {"*240115*1200*", "*240115*2561*", "015"}} {
+		in := strings.Replace(threeSets, c.from, c.to, 1)
+		a := acknowledge(t, in)
+		if ic := a.Interchanges[0]; ic.Status != "R" || ic.Note != c.note {
+			t.Errorf("%s: status %s note %s, want R %s", c.to, ic.Status, ic.Note, c.note)
+		}
+	}
+}
