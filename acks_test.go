@@ -463,3 +463,26 @@ func TestFlowTA1NotAnsweredWithTA1(t *testing.T) {
 		t.Fatalf("a TA1 was answered: %+v", acks)
 	}
 }
+
+// TestFlowHugeRejectedSetDeadLetteredTruncated: a rejected set too large
+// for a dead letter is dead-lettered as a summary (the file keeps it whole)
+// so the reason is not lost to Kafka's message limit.
+func TestFlowHugeRejectedSetDeadLetteredTruncated(t *testing.T) {
+	dir := t.TempDir()
+	em := &memEmitter{}
+	f := ediFlow(t, dir, em, nil, nil, nil)
+	f.Acks = &legacybridge.Acknowledgements{Acknowledger: &x12.FlowAcks{Controls: newKeyed().x12}}
+	big := strings.Repeat("REF*ZZ*"+strings.Repeat("X", 60)+"~\n", 20000)
+	body := interchange(71, "\n", "OK1", "BIG")
+	body = strings.Replace(body, "BSN*00*BIG*20241202*0815~\n", "BSN*00*BIG*20241202*0815~\n"+big, 1) // SE01 now wrong
+	drop(t, dir, "BIG.edi", body)
+	s, err := f.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := em.topic("events.dlt")
+	if s.Rejected != 1 || len(dl) != 1 || header(dl[0], "x-bridge-truncated") != "true" || len(dl[0].Value) > 1<<20 ||
+		header(dl[0], "x-bridge-stage") != "acknowledgement" || !strings.Contains(header(dl[0], "x-bridge-error"), "SE01") {
+		t.Fatalf("summary %+v; dead letters %d", s, len(dl))
+	}
+}

@@ -970,13 +970,27 @@ func (f *Flow) mapRecord(rec Record) ([]Event, error) {
 }
 
 func (f *Flow) deadLetter(rec Record, cause error, file, hash string) Message {
+	stage := "mapping"
+	var rj *RejectedError
+	if errors.As(cause, &rj) {
+		stage = "acknowledgement"
+	}
 	v, _ := json.Marshal(rec)
+	truncated := false
+	if len(v) > maxDeadLetter {
+		// Kafka would refuse it (1 MB by default) and the reason would be
+		// lost with it: the record stays whole in the quarantined file.
+		v, _ = json.Marshal(map[string]any{"format": rec.Format, "type": rec.Type, "position": rec.Pos,
+			"envelope": rec.Envelope, "truncated": true, "bytes": len(v),
+			"note": "the record is too large for a dead letter; it is in the quarantined file " + file})
+		truncated = true
+	}
 	h := []Header{
 		{Key: "__connect.errors.exception.message", Value: []byte(cause.Error())},
 		{Key: "__connect.errors.connector.name", Value: []byte(f.Name)},
-		{Key: "__connect.errors.stage", Value: []byte("mapping")},
+		{Key: "__connect.errors.stage", Value: []byte(stage)},
 		{Key: "x-bridge-flow", Value: []byte(f.Name)},
-		{Key: "x-bridge-stage", Value: []byte("mapping")},
+		{Key: "x-bridge-stage", Value: []byte(stage)},
 		{Key: "x-bridge-error", Value: []byte(cause.Error())},
 		{Key: "x-bridge-source-file", Value: []byte(file)},
 		{Key: "x-bridge-source-sha256", Value: []byte(hash)},
@@ -984,8 +998,15 @@ func (f *Flow) deadLetter(rec Record, cause error, file, hash string) Message {
 		{Key: "x-bridge-record-index", Value: []byte(strconv.Itoa(rec.Pos.Index))},
 		{Key: "content-type", Value: []byte("application/json")},
 	}
+	if truncated {
+		h = append(h, Header{Key: "x-bridge-truncated", Value: []byte("true")})
+	}
 	return Message{Topic: f.DeadLetter, Key: []byte(file + "#" + strconv.Itoa(rec.Pos.Index)), Headers: h, Value: v}
 }
+
+// maxDeadLetter is the largest record a dead letter carries whole: below
+// Kafka's default 1 MB message limit, with room for the headers.
+const maxDeadLetter = 900 << 10
 
 func (f *Flow) quarantine(ctx context.Context, c FileClaim, rec FileRecord, cause error, all []string) (Summary, error) {
 	info := c.Info()
