@@ -14,6 +14,7 @@ import (
 
 	"legacybridge"
 	"legacybridge/internal/ledger"
+	"legacybridge/mappings/acks"
 	"legacybridge/parsers/edifact"
 	"legacybridge/parsers/x12"
 )
@@ -448,19 +449,30 @@ func TestFlowAckRejectedInterchangeGetsTA1Only(t *testing.T) {
 }
 
 // TestFlowTA1NotAnsweredWithTA1: an interchange holding only a TA1 (the
-// partner acknowledging ours) is not acknowledged, even with ta1 always.
+// partner acknowledging ours) is not acknowledged, even with ta1 always;
+// it becomes a received acknowledgement and the file is archived.
 func TestFlowTA1NotAnsweredWithTA1(t *testing.T) {
 	dir := t.TempDir()
 	em := &memEmitter{}
 	f := ediFlow(t, dir, em, nil, nil, nil)
+	am, err := acks.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Mappers = append([]legacybridge.Mapper{am}, f.Mappers...)
 	f.Acks = &legacybridge.Acknowledgements{Acknowledger: &x12.FlowAcks{Controls: newKeyed().x12, Default: x12.AckProfile{TA1: "always"}}}
 	drop(t, dir, "TA1.edi", "ISA*00*          *00*          *ZZ*ACMEPARTS      *ZZ*NORTHWIND      *241202*0815*U*00401*000000061*0*P*>~\n"+
 		"TA1*000000007*241201*0900*A*000~\nIEA*0*000000061~\n")
-	if _, err := f.RunOnce(context.Background()); err != nil {
+	s, err := f.RunOnce(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if acks := ackEvents(t, em.topic("events")); len(acks) != 0 {
 		t.Fatalf("a TA1 was answered: %+v", acks)
+	}
+	evs := em.topic("events")
+	if s.Archived != 1 || s.Events != 1 || len(evs) != 1 || header(evs[0], "ce_type") != legacybridge.AckReceivedEventType {
+		t.Fatalf("summary %+v: want the TA1 as one received acknowledgement, archived", s)
 	}
 }
 

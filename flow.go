@@ -597,7 +597,7 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	if found != nil && len(resent) > 0 && len(resent) == len(found.order) && found.keyed == nrec {
 		return f.resentFile(ctx, c, rec, found, report)
 	}
-	if report != nil && report.Accepted == 0 {
+	if report != nil && report.Accepted == 0 && (report.Sets > 0 || perr != nil) {
 		return f.rejectFile(ctx, c, rec, report, perr)
 	}
 	if nrec == 0 {

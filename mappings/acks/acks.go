@@ -70,16 +70,16 @@ func New() (*Mapper, error) {
 	return &Mapper{schema: s}, nil
 }
 
-// Applies is true for X12 997 and 999 and EDIFACT CONTRL records.
+// Applies is true for X12 997, 999 and TA1 and EDIFACT CONTRL records.
 func (m *Mapper) Applies(rec legacybridge.Record) bool {
-	return rec.Format == "x12" && (rec.Type == "997" || rec.Type == "999") ||
+	return rec.Format == "x12" && (rec.Type == "997" || rec.Type == "999" || rec.Type == "TA1") ||
 		rec.Format == "edifact" && rec.Type == "CONTRL"
 }
 
 // Received is the data of a received-acknowledgement event.
 type Received struct {
 	Standard string `json:"standard"` // "x12" or "edifact"
-	Type     string `json:"type"`     // "997", "999" or "CONTRL"
+	Type     string `json:"type"`     // "997", "999", "TA1" or "CONTRL"
 	// Partner sent the acknowledgement (it received the original).
 	Partner legacybridge.Party `json:"partner"`
 	// Interchange is the acknowledgement's own interchange.
@@ -99,7 +99,9 @@ type Received struct {
 // (the interchange is not named: find it by partner and group control
 // number); for a CONTRL the interchange.
 type Acknowledged struct {
-	InterchangeControl string `json:"interchangeControl,omitempty"` // UCI 0020
+	InterchangeControl string `json:"interchangeControl,omitempty"` // UCI 0020, TA101
+	InterchangeDate    string `json:"interchangeDate,omitempty"`    // TA102
+	InterchangeTime    string `json:"interchangeTime,omitempty"`    // TA103
 	Sender             string `json:"sender,omitempty"`             // UCI S002: us
 	Recipient          string `json:"recipient,omitempty"`          // UCI S003: the partner
 	FunctionalID       string `json:"functionalId,omitempty"`       // AK101
@@ -115,7 +117,11 @@ func (m *Mapper) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 	var err error
 	switch rec.Format {
 	case "x12":
-		d, err = fromX12(rec)
+		if rec.Type == "TA1" {
+			d, err = fromTA1(rec)
+		} else {
+			d, err = fromX12(rec)
+		}
 	case "edifact":
 		d, err = fromCONTRL(rec)
 	default:
@@ -170,6 +176,21 @@ func fromX12(rec legacybridge.Record) (Received, error) {
 	}
 	d.Groups = []legacybridge.AckGroup{g}
 	return d, nil
+}
+
+func fromTA1(rec legacybridge.Record) (Received, error) {
+	if len(rec.Segments) != 1 || rec.Segments[0].Tag != "TA1" {
+		return Received{}, fmt.Errorf("acks: a TA1 record holds one TA1 segment")
+	}
+	s := rec.Segments[0]
+	v := func(i int) string { return s.Element(i).Value() }
+	if v(1) == "" || v(4) == "" {
+		return Received{}, fmt.Errorf("TA1 without TA101 (the acknowledged interchange) or TA104 (its status)")
+	}
+	ic := interchangeOf(rec)
+	return Received{Standard: "x12", Type: "TA1", Partner: legacybridge.Party{Qualifier: ic.SenderQualifier, ID: ic.Sender},
+		Interchange: ic, ControlNumber: rec.Envelope["isa13"], Status: x12Status(v(4)), Note: v(5),
+		Acknowledges: Acknowledged{InterchangeControl: v(1), InterchangeDate: v(2), InterchangeTime: v(3)}}, nil
 }
 
 func x12Status(code string) string {

@@ -215,3 +215,19 @@ func TestCorpusAcks(t *testing.T) {
 		}
 	}
 }
+
+// TestTA1: a partner's TA1 becomes a received acknowledgement of our
+// interchange.
+func TestTA1(t *testing.T) {
+	doc := "ISA*00*          *00*          *ZZ*ACME           *ZZ*NORTHWIND      *241202*0815*U*00401*000000061*0*P*>~" +
+		"TA1*000000048*241201*0900*R*022~IEA*0*000000061~"
+	m, _ := acks.New()
+	recs := records(t, x12.Parser{}, doc)
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	d := mapOne(t, m, recs[0])
+	if d.Type != "TA1" || d.Partner.ID != "ACME" || d.Acknowledges.InterchangeControl != "000000048" || d.Status != "rejected" || d.Note != "022" {
+		t.Fatalf("%+v", d)
+	}
+}

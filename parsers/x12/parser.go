@@ -22,7 +22,9 @@ type Parser struct {
 
 var _ legacybridge.Parser = Parser{}
 
-// NewReader returns a RecordReader yielding one Record per transaction set.
+// NewReader returns a RecordReader yielding one Record per transaction set,
+// and one per TA1 segment (Type "TA1", Segments the TA1 alone, Pos.Index
+// -1: an interchange acknowledgement the partner sent), in file order.
 // Read returns an error (a legacybridge.Placer) for every structural problem,
 // with the record when the problem is inside a transaction set; after any
 // error but a fatal one, reading continues; io.EOF ends the input.
@@ -32,7 +34,21 @@ func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	d.MaxSegment = p.MaxSegment
 	d.Charset = p.Charset
 	d.CharsetFor = p.CharsetFor
-	return &recordReader{d: d}
+	rr := &recordReader{d: d}
+	d.envSeg = func(seg *legacybridge.Segment) {
+		if seg.Tag != "TA1" {
+			return
+		}
+		env := d.env
+		env.FunctionalID, env.GroupControlNumber, env.SetID, env.SetControlNumber = "", "", "", ""
+		m := make(map[string]string, envelopeKeys)
+		putOuter(m, &env)
+		rr.ta1 = append(rr.ta1, legacybridge.Record{Format: "x12", Type: "TA1", Envelope: m,
+			Segments:    []legacybridge.Segment{cloneSegment(*seg)},
+			Pos:         legacybridge.Position{File: d.Name, Offset: seg.Offset, Segment: seg.Number, Tag: "TA1", Index: -1},
+			Interchange: env.InterchangeSegment})
+	}
+	return rr
 }
 
 // recordReader builds each record's envelope map by cloning a map of the
@@ -41,12 +57,32 @@ func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 // keys. The base map is never handed out, so records share no map.
 type recordReader struct {
 	d       *Decoder
+	ta1     []legacybridge.Record // TA1 segments read, not yet returned
+	pending *Transaction          // a set read after them, with its error
+	pendErr error
+	hasPend bool
 	baseEnv Envelope          // the fields base holds (ST fields empty)
 	base    map[string]string // nil until the first record
 }
 
 func (rr *recordReader) Read() (legacybridge.Record, error) {
-	tx, err := rr.d.Decode()
+	if len(rr.ta1) > 0 {
+		r := rr.ta1[0]
+		rr.ta1 = rr.ta1[1:]
+		return r, nil
+	}
+	var tx *Transaction
+	var err error
+	if rr.hasPend {
+		tx, err, rr.pending, rr.pendErr, rr.hasPend = rr.pending, rr.pendErr, nil, nil, false
+	} else {
+		tx, err = rr.d.Decode()
+		if len(rr.ta1) > 0 {
+			// TA1s came before what Decode returned: theirs first.
+			rr.pending, rr.pendErr, rr.hasPend = tx, err, true
+			return rr.Read()
+		}
+	}
 	if tx == nil {
 		return legacybridge.Record{}, err
 	}

@@ -67,11 +67,31 @@ func TestTA1(t *testing.T) {
 	}
 }
 
-// The Parser yields no record for an interchange holding only a TA1.
+// The Parser yields a TA1 record for each TA1 (the partner acknowledging
+// an interchange), before the sets that follow it, then io.EOF.
 func TestParserTA1Only(t *testing.T) {
 	rr := Parser{}.NewReader(strings.NewReader(testISA+testTA1+"IEA*0*000000001~"), "t.edi")
 	rec, err := rr.Read()
-	if err != io.EOF {
+	if err != nil || rec.Type != "TA1" || len(rec.Segments) != 1 || rec.Segments[0].Element(1).Value() != "000000007" ||
+		rec.Envelope["isa06"] != "SENDERID" || rec.Pos.Index != -1 {
+		t.Fatalf("Read = %+v, %v; want the TA1", rec, err)
+	}
+	if rec, err := rr.Read(); err != io.EOF {
 		t.Fatalf("Read = %+v, %v; want io.EOF", rec, err)
+	}
+	rr = Parser{}.NewReader(strings.NewReader(testISA+testTA1+"GS*PO*S*R*20240115*1200*1*X*004010~ST*850*0001~BEG*00*SA*P1**20240115~SE*3*0001~GE*1*1~IEA*1*000000001~"), "t.edi")
+	var types []string
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, rec.Type)
+	}
+	if strings.Join(types, ",") != "TA1,850" {
+		t.Fatalf("records %q, want TA1 then 850", types)
 	}
 }
