@@ -21,8 +21,9 @@ const (
 
 // Image is a row image: upper-case column name → value. Values are nil (SQL
 // NULL, distinct from ""), string, int64, json.Number (exact decimal),
-// bool, time.Time (with an explicit zone), []byte, json.RawMessage or
-// Skipped (a large object left out).
+// bool, time.Time (with an explicit zone), []byte, json.RawMessage,
+// Skipped (a large object left out) or LOBRef (a large object in the
+// LOBStore).
 type Image map[string]any
 
 // Change is one captured row change.
@@ -137,6 +138,22 @@ func (c Change) MarshalJSON() ([]byte, error) {
 		r.ChangeTime = &c.ChangeTime
 	}
 	return json.Marshal(r)
+}
+
+// lobRef returns the change's one referenced large object (in the image
+// that describes the row): the event's CloudEvents dataref. A change with
+// several has none (dataref names one location); their fields still hold
+// each URI.
+func (c Change) lobRef() (LOBRef, bool) {
+	var ref LOBRef
+	n := 0
+	for _, v := range c.Image() {
+		if r, ok := v.(LOBRef); ok {
+			ref = r
+			n++
+		}
+	}
+	return ref, n == 1
 }
 
 // keyOf picks the key column values out of an image.

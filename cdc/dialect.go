@@ -102,6 +102,10 @@ type TableDef struct {
 	// Columns to record in the images. Empty: PostgreSQL records the whole
 	// row (to_jsonb); SQLite and Oracle need the list (see Columns).
 	Columns []Column
+	// Omit are columns left out of the images: large objects of tables
+	// with lobs skip or reference (the bridge reads referenced ones from
+	// the table), so the journal does not copy them on every change.
+	Omit []string
 }
 
 // ErrorKind sorts database errors by what can be done about them.
@@ -198,7 +202,24 @@ func Install(d Dialect, j Name, tables []TableDef) ([]string, error) {
 	if err := checkDefs(j, tables); err != nil {
 		return nil, err
 	}
-	return d.JournalDDL(j, tables)
+	defs := make([]TableDef, len(tables))
+	for i, t := range tables {
+		defs[i] = t
+		if len(t.Omit) == 0 || len(t.Columns) == 0 {
+			continue
+		}
+		omit := map[string]bool{}
+		for _, c := range t.Omit {
+			omit[columnName(c)] = true
+		}
+		defs[i].Columns = nil
+		for _, c := range t.Columns {
+			if !omit[columnName(c.Name)] {
+				defs[i].Columns = append(defs[i].Columns, c)
+			}
+		}
+	}
+	return d.JournalDDL(j, defs)
 }
 
 // Uninstall returns the DDL that drops the triggers and journal again.
@@ -238,6 +259,16 @@ func checkDefs(j Name, tables []TableDef) error {
 		for _, c := range t.Columns {
 			if err := CheckIdent(c.Name); err != nil {
 				return fmt.Errorf("cdc: table %s: column: %w", t.Name, err)
+			}
+		}
+		for _, c := range t.Omit {
+			if err := CheckIdent(c); err != nil {
+				return fmt.Errorf("cdc: table %s: omitted column: %w", t.Name, err)
+			}
+			for _, k := range t.Key {
+				if columnName(k) == columnName(c) {
+					return fmt.Errorf("cdc: table %s: key column %s cannot be left out of the journal", t.Name, k)
+				}
 			}
 		}
 	}

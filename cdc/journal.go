@@ -202,6 +202,10 @@ func (s *Source) journalNext(ctx context.Context) (*batch, error) {
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr(s.d, "journal", s.journal.String(), err)
 	}
+	rows.Close()
+	if err := s.journalLOBs(ctx, b.changes); err != nil {
+		return nil, err
+	}
 	if n == 0 {
 		s.journalCaughtUp(tables, s.dbNow)
 		s.clearCoverage(ctx, tables, after)
@@ -214,6 +218,22 @@ func (s *Source) journalNext(ctx context.Context) (*batch, error) {
 	}
 	b.tables[journalStream] = true
 	return b, nil
+}
+
+// journalLOBs turns the referenced LOBs of journal changes into
+// references, table by table.
+func (s *Source) journalLOBs(ctx context.Context, cs []Change) error {
+	for i := 0; i < len(cs); {
+		j := i
+		for j < len(cs) && cs[j].Table == cs[i].Table {
+			j++
+		}
+		if err := s.refJournalLOBs(ctx, s.byType[cs[i].Table], cs[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }
 
 // journalStream marks batches holding journal rows.
@@ -296,6 +316,15 @@ func (s *Source) journalChanges(t *table, seq int64, op string, key, before, aft
 		}
 	}
 	keyImg, bef, aft := imgs[0], imgs[1], imgs[2]
+	// Skipped LOBs the trigger left out (cdc install omits them) are
+	// marked as a skipped LOB all the same.
+	for _, img := range []Image{bef, aft} {
+		for _, c := range t.skipped {
+			if _, ok := img[c]; !ok && img != nil {
+				img[c] = Skipped{Reason: "lob"}
+			}
+		}
+	}
 	txs, _ := text(txid)
 	pos := "j:" + strconv.FormatInt(seq, 10) + "@" + at.UTC().Format(time.RFC3339Nano)
 	mk := func(o Op, k []any, b, a Image) Change {
@@ -337,17 +366,13 @@ func (s *Source) journalChanges(t *table, seq int64, op string, key, before, aft
 // After a restart the snapshot continues after the last delivered key in
 // a new read with its own list.
 type journalSnap struct {
-	tx   *sql.Tx
-	rows *sql.Rows
+	tx *sql.Tx
 	// deletes (re-snapshots): covered journal deletes of rows the read
 	// does not have, delivered with its first batch.
 	deletes []Change
 }
 
 func (j *journalSnap) close() {
-	if j.rows != nil {
-		j.rows.Close()
-	}
 	if j.tx != nil {
 		j.tx.Rollback()
 	}
@@ -374,30 +399,40 @@ func (s *Source) journalSnapshot(ctx context.Context, t *table) (*batch, error) 
 		js.deletes = nil
 	}
 	js := t.jsnap
+	// One page of rows per Read, by key, all pages in the snapshot's one
+	// consistent read (referenced LOBs are read in it too, between pages).
+	rows, err := js.tx.QueryContext(ctx, t.snapQuery(s.d, after, s.cfg.BatchSize, false), snapArgs(s.d, t, after)...)
+	if err != nil {
+		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
 	n := 0
-	more := true
-	for n < s.cfg.BatchSize {
-		if !js.rows.Next() {
-			more = false
-			break
-		}
+	first := len(b.changes)
+	for rows.Next() {
 		n++
-		img, _, err := t.scan(js.rows, 0, s.loc)
+		img, _, err := t.scan(rows, 0, s.loc)
 		if err != nil {
+			rows.Close()
 			return nil, wrapErr(s.d, "snapshot", t.typ, err)
 		}
 		key := keyOf(img, t.keyNames)
 		after = key
 		b.changes = append(b.changes, Change{Table: t.typ, Schema: t.name.Schema, Op: OpSnapshot, Key: key, KeyColumns: t.keyNames, After: img, Pos: "s:" + sn.Gen})
-		sn.Rows++
 	}
-	if !more {
-		err := js.rows.Err()
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
+	if err := s.refJournalLOBs(ctx, t, b.changes[:first]); err != nil {
+		return nil, err
+	}
+	if err := s.fillLOBs(ctx, js.tx, t, b.changes[first:]); err != nil {
+		return nil, err
+	}
+	sn.Rows += int64(n)
+	if n < s.cfg.BatchSize {
 		js.close()
 		t.jsnap = nil
-		if err != nil {
-			return nil, wrapErr(s.d, "snapshot", t.typ, err)
-		}
 		sn.Done = true
 		s.log.Info("snapshot done", "table", t.typ, "rows", sn.Rows, "generation", sn.Gen)
 	}
@@ -440,11 +475,6 @@ func (s *Source) beginJournalSnap(ctx context.Context, t *table, after []any) (*
 			js.close()
 			return nil, nil, err
 		}
-	}
-	js.rows, err = tx.QueryContext(context.WithoutCancel(ctx), t.snapQuery(s.d, after, 0, false), snapArgs(s.d, t, after)...)
-	if err != nil {
-		js.close()
-		return nil, nil, wrapErr(s.d, "snapshot", t.typ, err)
 	}
 	return js, toSpans(seqs), nil
 }

@@ -87,14 +87,25 @@ func (s *Source) poll(ctx context.Context, t *table) (*batch, error) {
 	limit := s.cfg.BatchSize
 	b := newBatch()
 	advanced, atEnd := false, false
+	// Referenced LOBs are read in pieces after the rows, in the same
+	// consistent read.
+	var q queryer = s.db
+	if len(t.refs) > 0 {
+		tx, err := s.d.BeginSnapshot(ctx, s.db)
+		if err != nil {
+			return nil, wrapErr(s.d, "poll", t.typ, err)
+		}
+		defer tx.Rollback()
+		q = tx
+	}
 	// Rows under the floor (delivered by the snapshot) are stepped over;
 	// a few pages of them per Read, so other tables are not held up.
 	for round := 0; round < 16 && len(b.changes) == 0 && !atEnd; round++ {
-		q, vals, err := t.pollQuery(s.d, cur, limit)
+		query, vals, err := t.pollQuery(s.d, cur, limit)
 		if err != nil {
 			return nil, &Error{Op: "poll", Table: t.typ, Err: err}
 		}
-		rows, err := s.db.QueryContext(ctx, q, vals...)
+		rows, err := q.QueryContext(ctx, query, vals...)
 		if err != nil {
 			return nil, wrapErr(s.d, "poll", t.typ, err)
 		}
@@ -144,6 +155,9 @@ func (s *Source) poll(ctx context.Context, t *table) (*batch, error) {
 	}
 	if !advanced {
 		return nil, nil
+	}
+	if err := s.fillLOBs(ctx, q, t, b.changes); err != nil {
+		return nil, err
 	}
 	t.state.Cursor = cur
 	b.setState(t)
@@ -226,8 +240,16 @@ func (s *Source) pollSnapshot(ctx context.Context, t *table) (*batch, error) {
 		return nil, &Error{Op: "snapshot", Table: t.typ, Err: err}
 	}
 	limit := s.cfg.BatchSize
-	q := t.snapQuery(s.d, after, limit, true)
-	rows, err := s.db.QueryContext(ctx, q, snapArgs(s.d, t, after)...)
+	var q queryer = s.db
+	if len(t.refs) > 0 {
+		tx, err := s.d.BeginSnapshot(ctx, s.db)
+		if err != nil {
+			return nil, wrapErr(s.d, "snapshot", t.typ, err)
+		}
+		defer tx.Rollback()
+		q = tx
+	}
+	rows, err := q.QueryContext(ctx, t.snapQuery(s.d, after, limit, true), snapArgs(s.d, t, after)...)
 	if err != nil {
 		return nil, wrapErr(s.d, "snapshot", t.typ, err)
 	}
@@ -263,6 +285,10 @@ func (s *Source) pollSnapshot(ctx context.Context, t *table) (*batch, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr(s.d, "snapshot", t.typ, err)
+	}
+	rows.Close()
+	if err := s.fillLOBs(ctx, q, t, b.changes); err != nil {
+		return nil, err
 	}
 	sn.After = encodeValues(after)
 	sn.Seed = seed

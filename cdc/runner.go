@@ -236,6 +236,9 @@ func (r *Runner) messages(changes []Change) (msgs []legacybridge.Message, skippe
 			ev.Extensions["cdcop"] = string(c.Op)
 			ev.Extensions["cdctable"] = c.Table
 			ev.Extensions["cdcposition"] = c.Pos
+			if ref, ok := c.lobRef(); ok {
+				ev.Extensions["dataref"] = ref.URI
+			}
 			msgs = append(msgs, ev.Message(r.Topic))
 		}
 	}
@@ -285,7 +288,8 @@ func (r *Runner) deadLetter(c Change, rec legacybridge.Record, cause error) lega
 //   - Fields: the row image (the after image; for a delete the before
 //     image, where known; the key columns always), column names upper case, NULL as nil (absent
 //     to mappings), exact decimals as json.Number, dates as time.Time,
-//     binary as hex text, skipped LOBs left out; plus _OP (the operation)
+//     binary as hex text, skipped LOBs left out, referenced LOBs as their
+//     URI in the LOB store; plus _OP (the operation)
 //     and _BEFORE_<COLUMN> for each column of a before image;
 //   - Envelope: op, table, schema, key (JSON), position, txid,
 //     commit_time, change_time (RFC 3339);
@@ -348,6 +352,8 @@ func fieldValue(v any) any {
 	switch x := v.(type) {
 	case Skipped:
 		return nil
+	case LOBRef:
+		return x.URI
 	case []byte:
 		return hex.EncodeToString(x)
 	case json.RawMessage:

@@ -45,6 +45,9 @@ type Config struct {
 	// ReconcileEvery is how often polled tables check their delivered keys
 	// for deleted rows. Default 10m; negative disables it.
 	ReconcileEvery time.Duration
+	// LOBStore keeps the large objects of tables with LOBReference
+	// (required for them).
+	LOBStore *LOBStore
 	// Logger: default slog.Default().
 	Logger *slog.Logger
 }
@@ -154,6 +157,9 @@ func NewSource(cfg Config) (*Source, error) {
 			errs = append(errs, fmt.Errorf("cdc: table %s is listed twice", t.typ))
 			continue
 		}
+		if t.cfg.LOBs == LOBReference && cfg.LOBStore == nil {
+			errs = append(errs, fmt.Errorf("cdc: table %s: lobs: reference needs a large object store (Config.LOBStore)", t.typ))
+		}
 		s.byType[t.typ] = t
 		s.tables = append(s.tables, t)
 	}
@@ -199,10 +205,14 @@ func newTable(tc Table, reconcileEvery time.Duration) (*table, error) {
 	default:
 		errs = append(errs, fmt.Errorf("table %s: unknown strategy %q (poll or journal)", n, tc.Strategy))
 	}
+	if tc.LOBs == LOBInclude {
+		tc.LOBs = LOBInline
+		t.cfg.LOBs = LOBInline
+	}
 	switch tc.LOBs {
-	case LOBSkip, LOBInclude:
+	case LOBSkip, LOBInline, LOBReference:
 	default:
-		errs = append(errs, fmt.Errorf("table %s: unknown lobs %q (skip or include)", n, tc.LOBs))
+		errs = append(errs, fmt.Errorf("table %s: unknown lobs %q (skip, inline or reference)", n, tc.LOBs))
 	}
 	switch tc.Snapshot {
 	case SnapshotInitial, SnapshotNone:
@@ -231,6 +241,16 @@ func newTable(tc Table, reconcileEvery time.Duration) (*table, error) {
 	if tc.CreatedColumn != "" {
 		check("created_column", tc.CreatedColumn)
 		t.created = columnName(tc.CreatedColumn)
+	}
+	t.lobCols = map[string]bool{}
+	for _, c := range tc.LOBColumns {
+		check("lob_columns", c)
+		t.lobCols[columnName(c)] = true
+		for _, k := range t.keyNames {
+			if k == columnName(c) {
+				errs = append(errs, fmt.Errorf("table %s: key column %s cannot be a large object (lob_columns)", n, k))
+			}
+		}
 	}
 	return t, errors.Join(errs...)
 }

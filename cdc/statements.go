@@ -50,6 +50,16 @@ func Statements(d Dialect, journal string, tables []TableColumns) ([]Statement, 
 		for i := range key {
 			key[i] = int64(0)
 		}
+		if lr, ok := d.(LOBReader); ok {
+			for _, c := range t.refs {
+				a := &args{d: d}
+				n, _ := lr.LOBPieceSize(c.Kind)
+				expr := lr.LOBPiece(d.Quote(c.Name), c.Kind, 1, n, a.add)
+				qc := d.Quote(c.Name)
+				add("large object "+t.typ+"."+c.Name+", one piece (lobs: reference)",
+					"SELECT CASE WHEN "+qc+" IS NULL THEN 1 ELSE 0 END, "+expr+" FROM "+t.quoted+" WHERE "+keyIn(a, t.key, [][]any{key}), a.vals)
+			}
+		}
 		switch t.cfg.Strategy {
 		case StrategyPoll:
 			q, a, err := t.pollQuery(d, nil, 500)
@@ -76,8 +86,8 @@ func Statements(d Dialect, journal string, tables []TableColumns) ([]Statement, 
 			}
 		case StrategyJournal:
 			journalTables = append(journalTables, t.typ)
-			add("snapshot "+t.typ+" (in a consistent read)", t.snapQuery(d, nil, 0, false), nil)
-			add("snapshot "+t.typ+" after a restart (in a consistent read)", t.snapQuery(d, key, 0, false), snapArgs(d, t, key))
+			add("snapshot "+t.typ+", first page (in a consistent read)", t.snapQuery(d, nil, 500, false), nil)
+			add("snapshot "+t.typ+", next page or after a restart (in a consistent read)", t.snapQuery(d, key, 500, false), snapArgs(d, t, key))
 			ar := &args{d: d}
 			in := keyIn(ar, t.key, [][]any{key, key})
 			add("re-snapshot "+t.typ+": rows of journal deletes still present (2 of up to 500, in the consistent read)", "SELECT "+keyList(d, t)+" FROM "+t.quoted+" WHERE "+in, ar.vals)

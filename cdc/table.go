@@ -29,8 +29,13 @@ const (
 type LOBMode string
 
 const (
-	LOBSkip    LOBMode = "skip"    // not read; the image holds Skipped{"lob"}
-	LOBInclude LOBMode = "include" // read whole, up to Table.MaxLOBBytes
+	LOBSkip   LOBMode = "skip"   // not read; the image holds Skipped{"lob"}
+	LOBInline LOBMode = "inline" // read whole into the change, up to Table.MaxLOBBytes
+	// LOBReference streams the object in pieces into Config.LOBStore; the
+	// change holds a LOBRef (the event a `dataref`), never the object.
+	LOBReference LOBMode = "reference"
+	// LOBInclude is the older name of LOBInline.
+	LOBInclude LOBMode = "include"
 )
 
 // SnapshotMode says what happens the first time a table is captured.
@@ -63,11 +68,15 @@ type Table struct {
 	CreatedColumn string
 	// Columns to capture. Default every column of the table.
 	Columns []string
-	// LOBs: LOBSkip or LOBInclude. Default LOBSkip.
+	// LOBs: LOBSkip, LOBInline or LOBReference. Default LOBSkip.
 	LOBs LOBMode
-	// MaxLOBBytes bounds an included LOB; larger ones become
-	// Skipped{"too-large"}. Default 1 MiB.
+	// MaxLOBBytes bounds an inline LOB; larger ones become
+	// Skipped{"too-large"}. Default 1 MiB. References have no bound.
 	MaxLOBBytes int64
+	// LOBColumns are columns to treat as large objects besides those the
+	// dialect knows as such (Oracle and SQLite CLOB/NCLOB/BLOB): e.g.
+	// PostgreSQL text or bytea columns holding documents. Not key columns.
+	LOBColumns []string
 	// Snapshot: SnapshotInitial or SnapshotNone. Default SnapshotInitial.
 	Snapshot SnapshotMode
 	// Reconcile (polling) is how often the delivered keys are checked
@@ -84,6 +93,8 @@ type table struct {
 	quoted    string
 	cols      []Column        // selected columns, in SELECT order
 	skipped   []string        // LOB columns left out (LOBSkip)
+	refs      []Column        // LOB columns read by reference (LOBReference)
+	lobCols   map[string]bool // Table.LOBColumns
 	kinds     map[string]Kind // every column of the table
 	key       []keyCol
 	keyNames  []string
@@ -127,8 +138,27 @@ func (t *table) configure(d Dialect, all []Column) error {
 	var err error
 	t.quoted = t.name.Quoted(d)
 	t.kinds = map[string]Kind{}
-	for _, c := range all {
-		t.kinds[c.Name] = c.Kind
+	all = append([]Column(nil), all...)
+	known := map[string]bool{}
+	for i, c := range all {
+		known[c.Name] = true
+		if t.lobCols[c.Name] && !c.Kind.IsLOB() {
+			switch c.Kind {
+			case KindText, KindBytes:
+			default:
+				return fmt.Errorf("cdc: table %s: lob_columns: %s is %s (%s); only text and binary columns can be large objects", t.name, c.Name, c.Kind, c.DBType)
+			}
+			all[i].Kind = KindLOB
+			if c.Kind == KindBytes {
+				all[i].Kind = KindBLOB
+			}
+		}
+		t.kinds[c.Name] = all[i].Kind
+	}
+	for c := range t.lobCols {
+		if !known[c] {
+			return fmt.Errorf("cdc: table %s has no lob_columns column %s (columns: %s)", t.name, c, names(all))
+		}
 	}
 	need := func(what, col string) (Kind, error) {
 		k, ok := t.kinds[columnName(col)]
@@ -182,14 +212,21 @@ func (t *table) configure(d Dialect, all []Column) error {
 	if t.created != "" {
 		want[t.created] = true
 	}
-	t.cols, t.skipped = nil, nil
+	t.cols, t.skipped, t.refs = nil, nil, nil
 	var sel []string
 	for _, c := range all {
 		if len(t.cfg.Columns) > 0 && !want[c.Name] {
 			continue
 		}
-		if c.Kind.IsLOB() && t.cfg.LOBs != LOBInclude {
+		if c.Kind.IsLOB() && t.cfg.LOBs == LOBSkip {
 			t.skipped = append(t.skipped, c.Name)
+			continue
+		}
+		if c.Kind.IsLOB() && t.cfg.LOBs == LOBReference {
+			if _, ok := d.(LOBReader); !ok {
+				return fmt.Errorf("cdc: table %s: lobs: reference: dialect %s cannot read large objects in pieces; use skip or inline", t.name, d.Name())
+			}
+			t.refs = append(t.refs, c)
 			continue
 		}
 		t.cols = append(t.cols, c)
@@ -275,28 +312,36 @@ func (t *table) decodeImage(text string, loc *time.Location) (Image, error) {
 				kind = KindDecimal
 			}
 		}
-		if kind.IsLOB() && t.cfg.LOBs != LOBInclude {
-			img[name] = Skipped{Reason: "lob"}
+		if len(t.cfg.Columns) > 0 && !t.wanted(name) {
 			continue
 		}
-		if len(t.cfg.Columns) > 0 && !t.wanted(name) {
+		if kind.IsLOB() && t.cfg.LOBs == LOBSkip {
+			img[name] = Skipped{Reason: "lob"}
 			continue
 		}
 		x, err := fromJSON(kind, v, loc)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", name, err)
 		}
-		if kind.IsLOB() {
+		if kind.IsLOB() && t.cfg.LOBs == LOBInline {
 			x = t.capLOB(x)
 		}
+		// LOBReference: the value goes into the store (refJournalLOBs).
 		img[name] = x
 	}
 	return img, nil
 }
 
 func (t *table) wanted(col string) bool {
-	for _, c := range t.cols {
-		if c.Name == col {
+	for _, cs := range [][]Column{t.cols, t.refs} {
+		for _, c := range cs {
+			if c.Name == col {
+				return true
+			}
+		}
+	}
+	for _, c := range t.skipped {
+		if c == col {
 			return true
 		}
 	}

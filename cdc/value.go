@@ -51,10 +51,11 @@ type Column struct {
 }
 
 // Skipped stands for a large object left out of an image: by config
-// (LOBSkip) or because it is larger than Table.MaxLOBBytes. It is never
+// (LOBSkip), because it is larger than Table.MaxLOBBytes (LOBInline), or
+// because its row was gone when it was to be read (LOBReference). It is never
 // confused with NULL (nil) or an empty value.
 type Skipped struct {
-	Reason string `json:"skipped"`        // "lob" or "too-large"
+	Reason string `json:"skipped"`        // "lob", "too-large", or "gone" (a referenced LOB whose row was deleted before it was read)
 	Size   int64  `json:"size,omitempty"` // bytes, when known
 }
 

@@ -42,6 +42,14 @@ var (
 		{Name: "NOTES", Kind: cdc.KindLOB, DBType: "OCIClobLocator"},
 		{Name: "LAST_UPDATE_DATE", Kind: cdc.KindTime, DBType: "DATE"},
 	}
+	// FND_LOBS holds EBS attachments (BLOB) with their text (a CLOB here).
+	fndLobCols = []cdc.Column{
+		{Name: "FILE_ID", Kind: cdc.KindDecimal, DBType: "NUMBER"},
+		{Name: "FILE_NAME", Kind: cdc.KindText, DBType: "NCHAR"},
+		{Name: "FILE_DATA", Kind: cdc.KindBLOB, DBType: "OCIBlobLocator"},
+		{Name: "FILE_TEXT", Kind: cdc.KindLOB, DBType: "OCIClobLocator"},
+		{Name: "UPLOAD_DATE", Kind: cdc.KindTime, DBType: "DATE"},
+	}
 	wipCols = []cdc.Column{
 		{Name: "WIP_ENTITY_NAME", Kind: cdc.KindText, DBType: "NCHAR"},
 		{Name: "ORGANIZATION_ID", Kind: cdc.KindInt, DBType: "NUMBER"},
@@ -75,7 +83,8 @@ func TestGeneratedStatements(t *testing.T) {
 	st, err := cdc.Statements(oracle.Dialect{}, "LB.LB_JOURNAL", []cdc.TableColumns{
 		{Table: cdc.Table{Name: "INV.MTL_MATERIAL_TRANSACTIONS", Key: []string{"TRANSACTION_ID"}, ChangeColumn: "LAST_UPDATE_DATE", CreatedColumn: "CREATION_DATE"}, Columns: mmtCols},
 		{Table: cdc.Table{Name: "WIP.WIP_ENTITIES_X", Key: []string{"WIP_ENTITY_NAME", "ORGANIZATION_ID"}, ChangeColumn: "LAST_UPDATE_DATE", Reconcile: -1}, Columns: wipCols},
-		{Table: cdc.Table{Name: "INV.MTL_ONHAND_QUANTITIES_DETAIL", Key: []string{"ONHAND_QUANTITIES_ID"}, Strategy: cdc.StrategyJournal, LOBs: cdc.LOBInclude}, Columns: moqdCols},
+		{Table: cdc.Table{Name: "INV.MTL_ONHAND_QUANTITIES_DETAIL", Key: []string{"ONHAND_QUANTITIES_ID"}, Strategy: cdc.StrategyJournal, LOBs: cdc.LOBInline}, Columns: moqdCols},
+		{Table: cdc.Table{Name: "APPLSYS.FND_LOBS", Key: []string{"FILE_ID"}, Strategy: cdc.StrategyJournal, LOBs: cdc.LOBReference}, Columns: fndLobCols},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +129,8 @@ func TestJournalDDL(t *testing.T) {
 	tables := []cdc.TableDef{
 		{Name: cdc.Name{Schema: "INV", Object: "MTL_ONHAND_QUANTITIES_DETAIL"}, Key: []string{"ONHAND_QUANTITIES_ID"}, Columns: moqdCols},
 		{Name: cdc.Name{Schema: "INV", Object: "MTL_MATERIAL_TRANSACTIONS_INTERFACE_EXT"}, Key: []string{"TRANSACTION_ID"}, Columns: mmtCols[:3]},
+		// lobs: reference: the trigger leaves the LOBs out (cdc install).
+		{Name: cdc.Name{Schema: "APPLSYS", Object: "FND_LOBS"}, Key: []string{"FILE_ID"}, Columns: fndLobCols, Omit: []string{"FILE_DATA", "FILE_TEXT"}},
 	}
 	j := cdc.Name{Schema: "LB", Object: "LB_JOURNAL"}
 	ddl, err := cdc.Install(oracle.Dialect{}, j, tables)

@@ -181,8 +181,9 @@ func triggerName(j cdc.Name) string { return `"lb_capture_` + lower(j.Object) + 
 // JournalDDL creates the journal (an identity sequence, jsonb images), one
 // trigger function that records the whole row with to_jsonb (numeric
 // digits exact, timestamps ISO 8601, bytea as \x hex) and the
-// transaction id, and a row trigger per table that passes the record type
-// and key columns as arguments. Columns of TableDef are not needed.
+// transaction id, and a row trigger per table that passes the record type,
+// the key columns and the columns to leave out (TableDef.Omit, as
+// '-name') as arguments. Columns of TableDef are not needed.
 //
 // The function keeps the search_path of the session that installs it
 // (SET search_path FROM CURRENT): an unqualified journal is created in
@@ -211,7 +212,12 @@ func (d Dialect) JournalDDL(j cdc.Name, tables []cdc.TableDef) ([]string, error)
 			"  IF TG_OP <> 'INSERT' THEN img_old := to_jsonb(OLD); END IF;\n" +
 			"  IF TG_OP <> 'DELETE' THEN img_new := to_jsonb(NEW); END IF;\n" +
 			"  FOR i IN 1 .. TG_NARGS - 1 LOOP\n" +
-			"    k := k || jsonb_build_object(TG_ARGV[i], COALESCE(img_new, img_old) -> TG_ARGV[i]);\n" +
+			"    IF left(TG_ARGV[i], 1) = '-' THEN\n" +
+			"      img_old := img_old - substr(TG_ARGV[i], 2);\n" +
+			"      img_new := img_new - substr(TG_ARGV[i], 2);\n" +
+			"    ELSE\n" +
+			"      k := k || jsonb_build_object(TG_ARGV[i], COALESCE(img_new, img_old) -> TG_ARGV[i]);\n" +
+			"    END IF;\n" +
 			"  END LOOP;\n" +
 			"  INSERT INTO " + jt + " (" + strings.Join([]string{q(cdc.JournalTable), q(cdc.JournalOp), q(cdc.JournalKey), q(cdc.JournalBefore), q(cdc.JournalAfter), q(cdc.JournalTxID), q(cdc.JournalChangedAt)}, ", ") + ")\n" +
 			"  VALUES (TG_ARGV[0], left(TG_OP, 1), k, img_old, img_new, pg_current_xact_id()::text, clock_timestamp());\n" +
@@ -222,6 +228,10 @@ func (d Dialect) JournalDDL(j cdc.Name, tables []cdc.TableDef) ([]string, error)
 		args := []string{"'" + t.Name.Type() + "'"}
 		for _, k := range t.Key {
 			args = append(args, "'"+lower(k)+"'")
+		}
+		// Columns left out of the images ('-name'; identifiers have no '-').
+		for _, c := range t.Omit {
+			args = append(args, "'-"+lower(c)+"'")
 		}
 		tn := t.Name.Quoted(d)
 		out = append(out,
@@ -303,4 +313,19 @@ func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]st
 		out[len(out)-1] = append(out[len(out)-1], col)
 	}
 	return out, rows.Err()
+}
+
+// LOBPiece reads a bytea column by bytes and a text column by characters
+// (substring; PostgreSQL fetches only the slices it needs of a value
+// stored uncompressed, STORAGE EXTERNAL).
+func (Dialect) LOBPiece(col string, _ cdc.Kind, off, n int64, bind func(any) string) string {
+	return "substring(" + col + " FROM " + bind(off) + "::integer FOR " + bind(n) + "::integer)"
+}
+
+// LOBPieceSize: 1 MiB of bytea, 256 Ki characters of text.
+func (Dialect) LOBPieceSize(k cdc.Kind) (int64, bool) {
+	if k == cdc.KindBLOB {
+		return 1 << 20, true
+	}
+	return 256 << 10, false
 }

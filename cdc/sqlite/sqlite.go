@@ -428,3 +428,14 @@ func asText(v any) string {
 	}
 	return ""
 }
+
+// LOBPiece reads bytes of a BLOB or of a CLOB's text (as UTF-8 bytes,
+// CAST to BLOB, so pieces never split a character count). SQLite has no
+// incremental read through database/sql: the engine loads the value for
+// each piece's statement; the bridge holds one piece.
+func (Dialect) LOBPiece(col string, _ cdc.Kind, off, n int64, bind func(any) string) string {
+	return "substr(CAST(" + col + " AS BLOB), " + bind(off) + ", " + bind(n) + ")"
+}
+
+// LOBPieceSize: 1 MiB pieces, in bytes.
+func (Dialect) LOBPieceSize(cdc.Kind) (int64, bool) { return 1 << 20, true }

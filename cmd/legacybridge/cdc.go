@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -133,6 +134,12 @@ func buildCapture(ctx context.Context, p *config.Capture, store *cdc.Store, em l
 	if err != nil {
 		return nil, err
 	}
+	var lobs *cdc.LOBStore
+	if p.References() {
+		if lobs, err = cdc.NewLOBStore(p.LOBStoreDir(store.Dir()), p.LOBURL); err != nil {
+			return nil, err
+		}
+	}
 	db, d, err := openCapture(ctx, p, log)
 	if err != nil {
 		return nil, err
@@ -140,7 +147,7 @@ func buildCapture(ctx context.Context, p *config.Capture, store *cdc.Store, em l
 	src, err := cdc.NewSource(cdc.Config{
 		Flow: p.Name, DB: db, Dialect: d, Store: store, Tables: p.CDCTables(), Journal: p.Journal,
 		BatchSize: p.BatchSize, PollInterval: time.Duration(p.PollInterval), SafetyLag: time.Duration(p.SafetyLag),
-		TimeZone: loc, ReconcileEvery: time.Duration(p.ReconcileEvery), Logger: log,
+		TimeZone: loc, ReconcileEvery: time.Duration(p.ReconcileEvery), LOBStore: lobs, Logger: log,
 	})
 	if err != nil {
 		db.Close()
@@ -373,8 +380,10 @@ const cdcHelp = `Change capture (captures: in the config) commands.
       SQLite and Oracle triggers list the columns: they are read from the
       database, or from --columns (lines TABLE COLUMN DATA_TYPE, e.g. from
       SELECT table_name, column_name, data_type FROM all_tab_columns) to
-      prepare the script without a connection. Needs CREATE TRIGGER on the
-      tables' schema; a DBA usually reviews and applies it.
+      prepare the script without a connection. Large objects of tables with
+      lobs skip or reference (CLOB/BLOB, and lob_columns) are left out of the
+      journal's images. Needs CREATE TRIGGER on the tables' schema; a DBA
+      usually reviews and applies it.
 
   legacybridge cdc resnapshot --config FILE [--wait 30s] FLOW TABLE
       Asks for a new snapshot of TABLE of capture FLOW: every row is delivered
@@ -501,6 +510,23 @@ func cmdCDCInstall(ctx context.Context, args []string, stdout, stderr io.Writer)
 					return fmt.Errorf("capture %s: %w", p.Name, err)
 				}
 			}
+		}
+		if t.LOBs == "skip" || t.LOBs == "reference" {
+			// The journal need not copy large objects the capture skips or
+			// reads from the table itself.
+			omit := map[string]bool{}
+			for _, c := range t.LOBColumns {
+				omit[strings.ToUpper(c)] = true
+			}
+			for _, c := range def.Columns {
+				if c.Kind.IsLOB() {
+					omit[strings.ToUpper(c.Name)] = true
+				}
+			}
+			for c := range omit {
+				def.Omit = append(def.Omit, c)
+			}
+			sort.Strings(def.Omit)
 		}
 		defs = append(defs, def)
 	}

@@ -82,6 +82,33 @@ type Capture struct {
 	Heartbeat Duration `yaml:"heartbeat"`
 	// HeartbeatTopic receives heartbeats. Default Topic.
 	HeartbeatTopic string `yaml:"heartbeat_topic"`
+	// LOBDir holds the large objects of tables with lobs: reference,
+	// content-addressed (sha256/XX/HASH). Default STATE_DIR/lobs.
+	LOBDir string `yaml:"lob_dir"`
+	// LOBURL prefixes the references (the events' dataref): where
+	// consumers reach LOBDir, e.g. an HTTP server or a share. Default the
+	// file: URL of LOBDir.
+	LOBURL string `yaml:"lob_url"`
+}
+
+// LOBStoreDir is the capture's large object folder: LOBDir, or
+// STATE_DIR/lobs.
+func (p *Capture) LOBStoreDir(stateDir string) string {
+	if p.LOBDir != "" {
+		return p.LOBDir
+	}
+	return filepath.Join(stateDir, "lobs")
+}
+
+// References reports whether a table of the capture keeps large objects
+// by reference.
+func (p *Capture) References() bool {
+	for _, t := range p.Tables {
+		if t.LOBs == "reference" {
+			return true
+		}
+	}
+	return false
 }
 
 // CaptureTable is one captured table (see cdc.Table).
@@ -102,10 +129,17 @@ type CaptureTable struct {
 	CreatedColumn string `yaml:"created_column"`
 	// Columns to capture. Default all.
 	Columns []string `yaml:"columns"`
-	// LOBs: skip (CLOB/BLOB left out of images) or include. Default skip.
+	// LOBs: skip (CLOB/BLOB left out of images), inline (read whole into
+	// the event, up to max_lob_bytes; "include" is the older name) or
+	// reference (streamed in pieces to the capture's lob_dir; the event
+	// carries its URI, the CloudEvents dataref). Default skip.
 	LOBs string `yaml:"lobs"`
-	// MaxLOBBytes bounds an included LOB. Default 1 MiB.
+	// MaxLOBBytes bounds an inline LOB; larger ones are left out. Default
+	// 1 MiB.
 	MaxLOBBytes int64 `yaml:"max_lob_bytes"`
+	// LOBColumns are further columns to treat as large objects (e.g.
+	// PostgreSQL text or bytea holding documents). Default none.
+	LOBColumns []string `yaml:"lob_columns"`
 	// Snapshot: initial (existing rows first, then changes) or none
 	// (changes from now on). Default initial.
 	Snapshot string `yaml:"snapshot"`
@@ -132,7 +166,7 @@ func (c *Config) captureDefaults() {
 		if p.Dialect == "sqlite" && p.DSN != "" {
 			p.DSN = c.rel(p.DSN)
 		}
-		p.DSNFile, p.PasswordFile, p.SeedFrom = c.rel(p.DSNFile), c.rel(p.PasswordFile), c.rel(p.SeedFrom)
+		p.DSNFile, p.PasswordFile, p.SeedFrom, p.LOBDir = c.rel(p.DSNFile), c.rel(p.PasswordFile), c.rel(p.SeedFrom), c.rel(p.LOBDir)
 		if p.TimeZone == "" {
 			p.TimeZone = "UTC"
 		}
@@ -168,8 +202,11 @@ func (c *Config) captureDefaults() {
 			default:
 				t.Strategy = strings.ToLower(t.Strategy)
 			}
-			if t.LOBs == "" {
+			switch t.LOBs = strings.ToLower(t.LOBs); t.LOBs {
+			case "":
 				t.LOBs = "skip"
+			case "include":
+				t.LOBs = "inline"
 			}
 			if t.Snapshot == "" {
 				t.Snapshot = "initial"
@@ -243,7 +280,7 @@ func (p *Capture) CDCTables() []cdc.Table {
 	for i, t := range p.Tables {
 		out[i] = cdc.Table{Name: t.Name, Key: t.Key, Strategy: cdc.Strategy(t.Strategy),
 			ChangeColumn: t.ChangeColumn, CreatedColumn: t.CreatedColumn, Columns: t.Columns,
-			LOBs: cdc.LOBMode(t.LOBs), MaxLOBBytes: t.MaxLOBBytes, Snapshot: cdc.SnapshotMode(t.Snapshot),
+			LOBs: cdc.LOBMode(t.LOBs), MaxLOBBytes: t.MaxLOBBytes, LOBColumns: t.LOBColumns, Snapshot: cdc.SnapshotMode(t.Snapshot),
 			Reconcile: time.Duration(t.Reconcile)}
 	}
 	return out
@@ -370,11 +407,26 @@ func (c *Config) validateCaptures(names map[string]bool, add func(string, ...any
 			default:
 				add("%s: strategy %q is not one of poll, journal", tw, t.Strategy)
 			}
-			if t.LOBs != "skip" && t.LOBs != "include" {
-				add("%s: lobs %q is not one of skip, include", tw, t.LOBs)
+			switch t.LOBs {
+			case "skip", "inline", "reference":
+			default:
+				add("%s: lobs %q is not one of skip, inline, reference", tw, t.LOBs)
 			}
 			if t.MaxLOBBytes < 0 {
 				add("%s: max_lob_bytes must not be negative", tw)
+			}
+			if t.MaxLOBBytes != 0 && t.LOBs != "inline" {
+				add("%s: max_lob_bytes is for lobs: inline (references have no bound; skip reads none)", tw)
+			}
+			for _, col := range t.LOBColumns {
+				if err := cdc.CheckIdent(col); err != nil {
+					add("%s: lob_columns: %v", tw, err)
+				}
+				for _, k := range t.Key {
+					if strings.EqualFold(k, col) {
+						add("%s: lob_columns: key column %s cannot be a large object", tw, k)
+					}
+				}
 			}
 			if t.Snapshot != "initial" && t.Snapshot != "none" {
 				add("%s: snapshot %q is not one of initial, none", tw, t.Snapshot)
@@ -406,6 +458,14 @@ func (c *Config) validateCaptures(names map[string]bool, add func(string, ...any
 		}
 		if p.DeadLetterTopic != "" && p.DeadLetterTopic == p.Topic {
 			add("%s: dead_letter_topic must differ from topic", where)
+		}
+		if (p.LOBDir != "" || p.LOBURL != "") && !p.References() {
+			add("%s: lob_dir and lob_url are for tables with lobs: reference", where)
+		}
+		if p.LOBURL != "" {
+			if u, err := url.Parse(p.LOBURL); err != nil || u.Scheme == "" {
+				add("%s: lob_url %q is not an absolute URL (e.g. https://files.example/lobs/)", where, p.LOBURL)
+			}
 		}
 	}
 }

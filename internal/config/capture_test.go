@@ -43,7 +43,7 @@ captures:
 		SeedFrom: filepath.Join(dir, "erp"), Journal: "LB_JOURNAL",
 		Tables: []CaptureTable{
 			{Name: "MTL_MATERIAL_TRANSACTIONS", Key: []string{"TRANSACTION_ID"}, Strategy: "poll", ChangeColumn: "LAST_UPDATE_DATE", LOBs: "skip", Snapshot: "initial"},
-			{Name: "inv.MTL_ONHAND_QUANTITIES_DETAIL", Key: []string{"ONHAND_QUANTITIES_ID"}, Strategy: "journal", LOBs: "include", Snapshot: "none"},
+			{Name: "inv.MTL_ONHAND_QUANTITIES_DETAIL", Key: []string{"ONHAND_QUANTITIES_ID"}, Strategy: "journal", LOBs: "inline", Snapshot: "none"},
 		},
 		Mappings: []CaptureMapping{
 			{File: filepath.Join(dir, "m.yaml"), Ops: []string{"insert", "snapshot"}},
@@ -57,11 +57,48 @@ captures:
 		t.Errorf("capture (-want +got):\n%s", diff)
 	}
 	tables := got.CDCTables()
-	if tables[0].Strategy != cdc.StrategyPoll || tables[1].LOBs != cdc.LOBInclude || tables[1].Snapshot != cdc.SnapshotNone {
+	if tables[0].Strategy != cdc.StrategyPoll || tables[1].LOBs != cdc.LOBInline || tables[1].Snapshot != cdc.SnapshotNone {
 		t.Errorf("CDCTables = %+v", tables)
 	}
 	if c.Capture("erp") == nil || c.Capture("nope") != nil {
 		t.Error("Capture lookup by name")
+	}
+}
+
+// TestCaptureLOBs: lobs reference with lob_columns and a lob_dir relative
+// to the config; the store folder defaults to STATE_DIR/lobs.
+func TestCaptureLOBs(t *testing.T) {
+	p := writeCfg(t, `
+captures:
+  - name: docs
+    dialect: postgres
+    dsn: postgres://cdc@db/erp
+    lob_dir: blobs
+    lob_url: https://files.example/lobs/
+    tables:
+      - {name: FND_DOCUMENTS, key: [DOCUMENT_ID], strategy: journal, lobs: REFERENCE, lob_columns: [file_data]}
+      - {name: FND_NOTES, key: [NOTE_ID], strategy: journal, lobs: inline, max_lob_bytes: 4096}
+    mappings: [{file: m.yaml}]
+    topic: erp.docs
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	got := c.Captures[0]
+	if !got.References() || got.LOBStoreDir(c.StateDir) != filepath.Join(filepath.Dir(p), "blobs") || got.LOBURL != "https://files.example/lobs/" {
+		t.Errorf("references %v, store %s, url %s", got.References(), got.LOBStoreDir(c.StateDir), got.LOBURL)
+	}
+	tables := got.CDCTables()
+	if tables[0].LOBs != cdc.LOBReference || !cmp.Equal(tables[0].LOBColumns, []string{"file_data"}) || tables[1].LOBs != cdc.LOBInline || tables[1].MaxLOBBytes != 4096 {
+		t.Errorf("CDCTables = %+v", tables)
+	}
+	got.LOBDir = ""
+	if d := got.LOBStoreDir(c.StateDir); d != filepath.Join(c.StateDir, "lobs") {
+		t.Errorf("default store %s", d)
 	}
 }
 
@@ -78,17 +115,19 @@ captures:
     tables:
       - {name: "MTL;DROP TABLE X", key: ["TRANSACTION_ID"]}
       - {name: WIP_DISCRETE_JOBS, key: ["a-b"], change_column: "LAST_UPDATE_DATE--", columns: ["x y"]}
-      - {name: RCV_TRANSACTIONS, key: [TRANSACTION_ID], strategy: journal, change_column: LAST_UPDATE_DATE}
+      - {name: RCV_TRANSACTIONS, key: [TRANSACTION_ID], strategy: journal, change_column: LAST_UPDATE_DATE, lobs: reference, max_lob_bytes: 10, lob_columns: ["a b", transaction_id]}
       - {name: rcv_transactions, key: [], strategy: logminer, lobs: all, snapshot: "off"}
       - {name: a.b.c, key: [K], strategy: trigger, change_column: C}
     mappings:
       - {file: missing.yaml, ops: [upsert]}
     topic: erp.movements
     dead_letter_topic: erp.movements
+    lob_url: files/lobs
   - name: erp
     dialect: sqlite
     dsn: nowhere.db
     password_env: LB_PW
+    lob_dir: lobs
     tables: []
 `)
 	c, err := Load(p)
@@ -113,7 +152,11 @@ captures:
 		`table rcv_transactions: listed twice`,
 		`table rcv_transactions: key: at least one key column is required`,
 		`table rcv_transactions: strategy logminer is designed`,
-		`table rcv_transactions: lobs "all" is not one of skip, include`,
+		`table rcv_transactions: lobs "all" is not one of skip, inline, reference`,
+		`table RCV_TRANSACTIONS: max_lob_bytes is for lobs: inline`,
+		`table RCV_TRANSACTIONS: lob_columns: "a b" is not a plain SQL identifier`,
+		`table RCV_TRANSACTIONS: lob_columns: key column TRANSACTION_ID cannot be a large object`,
+		`capture "erp": lob_url "files/lobs" is not an absolute URL`,
 		`table rcv_transactions: snapshot "off" is not one of initial, none`,
 		`tables[4]: name: "a.b.c": want TABLE or SCHEMA.TABLE`,
 		`tables[4]: strategy "trigger" is not one of poll, journal`,
@@ -126,6 +169,7 @@ captures:
 		`capture "erp": tables: at least one table is required`,
 		`capture "erp": mappings: at least one mapping is required`,
 		`capture "erp": topic is required`,
+		`capture "erp": lob_dir and lob_url are for tables with lobs: reference`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("problems lack %q", want)
