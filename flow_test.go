@@ -719,7 +719,7 @@ func (shipmentMapper) Map(r legacybridge.Record) ([]legacybridge.Event, error) {
 
 // ediFlow is a flow of X12 files (*.edi) with the duplicate-interchange
 // check on (window 720h) and the clock at *now (nil: the real clock).
-func ediFlow(t *testing.T, dir string, em legacybridge.Emitter, led legacybridge.Ledger, now *time.Time, dups *[]legacybridge.DuplicateInterchange) *legacybridge.Flow {
+func ediFlow(t testing.TB, dir string, em legacybridge.Emitter, led legacybridge.Ledger, now *time.Time, dups *[]legacybridge.DuplicateInterchange) *legacybridge.Flow {
 	t.Helper()
 	fs, err := local.Open(dir)
 	if err != nil {
