@@ -120,6 +120,12 @@ type Record struct {
 	Envelope map[string]string `json:"envelope,omitempty"` // interchange/group ids, or a fixed-width header's fields
 	Segments []Segment         `json:"segments,omitempty"` // EDI: ST..SE inclusive
 	Fields   map[string]any    `json:"fields,omitempty"`   // fixed-width: string, int64, json.Number (exact decimal), time.Time
+
+	// Children are the records a business document holds after its first
+	// (fixed-width documents: a batch header's entries, each with its
+	// addenda as its own Children, then the batch's trailer). Nil for
+	// records read one at a time.
+	Children []Record `json:"children,omitempty"`
 	// Interchange is the segment number of the record's interchange header
 	// (ISA, UNB) in its input, 0 when there is none: it tells two
 	// occurrences of the same interchange in one file apart.

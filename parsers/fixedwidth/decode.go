@@ -115,14 +115,22 @@ func (e *ParseError) Place() legacybridge.Position {
 type Parser struct {
 	Layout       *Layout
 	MaxLineBytes int // longest line in bytes; 0 means DefaultMaxLineBytes
+
+	// Documents reads the layout's documents (Layout.Documents) as one
+	// record each, with a DocumentReader; default false: one record a
+	// line.
+	Documents bool
 }
 
-// NewReader returns a Decoder reading r; name is used in errors and
-// positions.
+// NewReader returns a Decoder reading r (a DocumentReader over one with
+// Documents set); name is used in errors and positions.
 func (p Parser) NewReader(r io.Reader, name string) legacybridge.RecordReader {
 	d := NewDecoder(r, p.Layout)
 	d.Name = name
 	d.MaxLineBytes = p.MaxLineBytes
+	if p.Documents {
+		return NewDocumentReader(d)
+	}
 	return d
 }
 

@@ -110,6 +110,13 @@ type Layout struct {
 	// totals, amount totals), checked against the records of their batch
 	// (see Control). Default: none.
 	Controls []Control `yaml:"controls,omitempty"`
+
+	// Documents declares business documents: a header record, the records
+	// up to its trailer and the trailer, which a Parser with Documents set
+	// (or a DocumentReader) yields as one record (see Document). They
+	// change nothing for the Decoder, which reads one record a line.
+	// Default: none.
+	Documents []Document `yaml:"documents,omitempty"`
 }
 
 // TypeCode is the place of the record type code on every line.
@@ -390,7 +397,8 @@ type schema struct {
 	headerAt  []string // header type name by level (index 1..maxLevel)
 	trailerAt []string // trailer type name by level
 	controls  []*control
-	byteCols  bool // utf-8 with byte columns
+	docs      []*document // Layout.Documents, compiled
+	byteCols  bool        // utf-8 with byte columns
 	recLen    int
 	pad       bool
 	comment   []byte
@@ -668,6 +676,7 @@ func compile(l *Layout) (*schema, error) {
 	}
 	s.levels(bad)
 	s.compileControls(l.Controls, bad)
+	s.compileDocuments(l.Documents, bad)
 	if s.hasFill && !rawFill && s.cmap != nil {
 		if b, ok := s.cmap.EncodeRune(rune(s.blockFill)); ok {
 			s.blockFill = b
