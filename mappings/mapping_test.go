@@ -335,7 +335,7 @@ func TestEventAttributes(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	reg := testRegistry(t)
-	want := []string{"com.legacybridge.inventory.movement.v1", "com.legacybridge.purchase.order.v1", "com.legacybridge.shipment.notice.v1"}
+	want := []string{"com.legacybridge.inventory.movement.v1", "com.legacybridge.payment.batch.v1", "com.legacybridge.purchase.order.v1", "com.legacybridge.shipment.notice.v1"}
 	if diff := cmp.Diff(want, reg.Types()); diff != "" {
 		t.Errorf("types (-want +got):\n%s", diff)
 	}

@@ -40,7 +40,8 @@ type EventType struct {
 
 // Canonical returns a registry of the event types whose schemas are embedded
 // in this package (mappings/schemas): com.legacybridge.shipment.notice.v1,
-// com.legacybridge.purchase.order.v1, com.legacybridge.inventory.movement.v1.
+// com.legacybridge.purchase.order.v1, com.legacybridge.inventory.movement.v1,
+// com.legacybridge.payment.batch.v1.
 // Each call compiles the schemas anew; build one and share it.
 func Canonical() (*Registry, error) {
 	sub, err := fs.Sub(canonicalSchemas, "schemas")
