@@ -31,7 +31,10 @@
 // only those not inside a pack below it) and qualifier/value pairs
 // (PO106*BP). A group declared with id:, parent: and level: is a
 // hierarchy like HL (EDIFACT CPS: CPS[T] by a level read from its PAC).
-// Fixed-width paths are fields.NAME and envelope.NAME.
+// Fixed-width paths are fields.NAME and envelope.NAME; a fixed-width
+// document (a NACHA batch read with parser documents) holds child records,
+// iterated by type (each: entry) and read by type (batch_control/fields.x).
+// Records of change capture (format cdc) keep "" apart from NULL (absent).
 // The full reference is README.md in this directory.
 //
 // Load compiles a file and lists every problem in it; a *Mapping is a

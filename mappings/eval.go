@@ -23,6 +23,80 @@ type evalCtx struct {
 	doc   *doc
 	track map[string]int // when set: output field → segment index it came from
 	at    []pathElem     // the output field being built
+
+	cur      *legacybridge.Record            // the child record of a document being read (each:/with:); nil at the top
+	trackRec map[string]*legacybridge.Record // with track: output field → child record it came from
+}
+
+// keepsEmpty says whether empty text is a value: in records of change
+// capture (format cdc), where a NULL column is absent and "" is not. In
+// every other format empty text is absent.
+func (c *evalCtx) keepsEmpty() bool { return c != nil && c.rec != nil && c.rec.Format == "cdc" }
+
+// recordAt returns the record a fields./envelope./record. path reads in
+// scope s: the scope's record, then down the path's child record steps
+// (nil when a step finds no such child).
+func (c *evalCtx) recordAt(s scope, steps []step) *legacybridge.Record {
+	r := s.rec
+	if r == nil {
+		r = c.rec
+	}
+	for _, st := range steps {
+		var next *legacybridge.Record
+		nth := 0
+		for i := range r.Children {
+			if r.Children[i].Type != st.tag {
+				continue
+			}
+			if nth++; st.cond.kind != condOrdinal || nth == st.cond.n {
+				next = &r.Children[i]
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		r = next
+	}
+	return r
+}
+
+// childScopes resolves a selector over the child records of a fixed-width
+// document: every step but the last takes its first match (or its nth);
+// the last takes all (limit 0) or the first (limit 1).
+func (c *evalCtx) childScopes(s scope, sel []step, limit int) []scope {
+	r := c.recordAt(s, sel[:len(sel)-1])
+	if r == nil {
+		return nil
+	}
+	last := sel[len(sel)-1]
+	var out []scope
+	nth := 0
+	for i := range r.Children {
+		ch := &r.Children[i]
+		if ch.Type != last.tag {
+			continue
+		}
+		if nth++; last.cond.kind == condOrdinal && nth != last.cond.n {
+			continue
+		}
+		out = append(out, scope{rec: ch})
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// enter makes sc's child record (if any) the current one and returns the
+// previous, for c.cur = prev after the scope (no closure: each: runs it
+// once a scope).
+func (c *evalCtx) enter(sc scope) (prev *legacybridge.Record) {
+	prev = c.cur
+	if sc.rec != nil {
+		c.cur = sc.rec
+	}
+	return prev
 }
 
 func (c *evalCtx) isGroup(tag string) bool {
@@ -40,6 +114,8 @@ func (c *evalCtx) operand(s scope, src source) (value, error) {
 		return value{src.v, -1}, nil
 	case *path:
 		return c.readPath(s, src), nil
+	case *subExpr:
+		return c.eval(s, src.e)
 	case *concat:
 		var b strings.Builder
 		seg := -1
@@ -64,29 +140,12 @@ func (c *evalCtx) operand(s scope, src source) (value, error) {
 func (c *evalCtx) readPath(s scope, p *path) value {
 	absent := value{nil, -1}
 	switch p.kind {
-	case pathFields:
-		return present(c.rec.Fields[p.name], -1)
-	case pathEnvelope:
-		return present(c.rec.Envelope[p.name], -1)
-	case pathRecord:
-		pos := c.rec.Pos
-		switch p.name {
-		case "format":
-			return present(c.rec.Format, -1)
-		case "type":
-			return present(c.rec.Type, -1)
-		case "file":
-			return present(pos.File, -1)
-		case "index":
-			return present(int64(pos.Index), -1)
-		case "offset":
-			return present(pos.Offset, -1)
-		case "line":
-			return present(int64(pos.Line), -1)
-		case "segment":
-			return present(int64(pos.Segment), -1)
+	case pathFields, pathEnvelope, pathRecord:
+		r := c.recordAt(s, p.steps)
+		if r == nil {
+			return absent
 		}
-		return absent
+		return c.readRecord(r, p)
 	}
 	if c.doc == nil || s.n == nil {
 		return absent
@@ -125,6 +184,39 @@ func (c *evalCtx) readPath(s scope, p *path) value {
 		return absent
 	}
 	return present(elementValue(c.doc.segs[idx], p.elem), idx)
+}
+
+// readRecord reads a fields., envelope. or record. path from record r.
+// A field of a cdc record keeps empty text: NULL columns are absent.
+func (c *evalCtx) readRecord(r *legacybridge.Record, p *path) value {
+	switch p.kind {
+	case pathFields:
+		if c.keepsEmpty() {
+			return value{r.Fields[p.name], -1}
+		}
+		return present(r.Fields[p.name], -1)
+	case pathEnvelope:
+		return present(r.Envelope[p.name], -1)
+	case pathRecord:
+		pos := r.Pos
+		switch p.name {
+		case "format":
+			return present(r.Format, -1)
+		case "type":
+			return present(r.Type, -1)
+		case "file":
+			return present(pos.File, -1)
+		case "index":
+			return present(int64(pos.Index), -1)
+		case "offset":
+			return present(pos.Offset, -1)
+		case "line":
+			return present(int64(pos.Line), -1)
+		case "segment":
+			return present(int64(pos.Segment), -1)
+		}
+	}
+	return value{nil, -1}
 }
 
 // levels sets the level of every loop of a declared hierarchy: its top:
@@ -235,7 +327,7 @@ func finalize(v any) any {
 		return json.Number(strconv.Itoa(v))
 	case float64:
 		return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
-	case json.Number, string, bool, nil:
+	case json.Number, string, bool, nil, jsonNull:
 		return v
 	}
 	return fmt.Sprint(v)
@@ -314,6 +406,9 @@ func (f *exprField) eval(c *evalCtx, s scope) (any, error) {
 	if c.track != nil && v.v != nil && v.seg >= 0 {
 		c.track[c.where()] = v.seg
 	}
+	if c.trackRec != nil && v.v != nil && c.cur != nil {
+		c.trackRec[c.where()] = c.cur
+	}
 	return finalize(v.v), nil
 }
 
@@ -329,7 +424,7 @@ func (f *objField) eval(c *evalCtx, s scope) (any, error) {
 			return nil, err
 		}
 		if v != nil {
-			out[k] = v
+			out[k] = emit(v)
 		}
 	}
 	if len(out) == 0 {
@@ -348,7 +443,7 @@ func (f *listField) eval(c *evalCtx, s scope) (any, error) {
 			return nil, err
 		}
 		if v != nil {
-			out = append(out, v)
+			out = append(out, emit(v))
 		}
 	}
 	if len(out) == 0 {
@@ -360,6 +455,9 @@ func (f *listField) eval(c *evalCtx, s scope) (any, error) {
 // selectScopes resolves a selector: every step but the last takes its first
 // match; the last takes all (limit 0) or the first (limit 1).
 func (c *evalCtx) selectScopes(s scope, sel []step, limit int) []scope {
+	if !c.m.segmentFormat() {
+		return c.childScopes(s, sel, limit)
+	}
 	if c.doc == nil || s.n == nil {
 		return nil
 	}
@@ -386,13 +484,15 @@ func (f *eachField) eval(c *evalCtx, s scope) (any, error) {
 	out := make([]any, 0, len(scopes))
 	for _, sc := range scopes {
 		c.pushIdx(len(out))
+		prev := c.enter(sc)
 		v, err := f.elem(c, sc)
+		c.cur = prev
 		c.pop()
 		if err != nil {
 			return nil, err
 		}
 		if v != nil {
-			out = append(out, v)
+			out = append(out, emit(v))
 		}
 	}
 	if len(out) == 0 {
@@ -467,16 +567,23 @@ func (f *withField) eval(c *evalCtx, s scope) (any, error) {
 		if len(scopes) == 0 {
 			return nil, nil
 		}
-		return f.obj.eval(c, scopes[0])
+		prev := c.enter(scopes[0])
+		v, err := f.obj.eval(c, scopes[0])
+		c.cur = prev
+		return v, err
 	}
 	for _, sc := range c.selectScopes(s, f.sel, 0) {
+		prev := c.enter(sc)
 		ok, err := c.keep(sc, f.when, f.unless)
-		if err != nil {
-			return nil, err
+		if err != nil || ok {
+			var v any
+			if err == nil {
+				v, err = f.obj.eval(c, sc)
+			}
+			c.cur = prev
+			return v, err
 		}
-		if ok {
-			return f.obj.eval(c, sc)
-		}
+		c.cur = prev
 	}
 	return nil, nil
 }
@@ -493,6 +600,10 @@ func (c *evalCtx) holds(s scope, e *expr) (bool, error) {
 // fail wraps err as an *Error at output field fieldPath and segment index seg.
 func (c *evalCtx) fail(fieldPath string, seg int, err error) error {
 	e := &Error{Mapping: c.m.name, Pos: c.rec.Pos, Field: fieldPath, Err: err}
+	if c.cur != nil && c.cur != c.rec {
+		p := c.cur.Pos
+		e.Child = &p
+	}
 	if seg >= 0 && seg < len(c.rec.Segments) {
 		sg := c.rec.Segments[seg]
 		e.Tag = sg.Tag
@@ -508,15 +619,19 @@ func (c *evalCtx) fail(fieldPath string, seg int, err error) error {
 // the field's own segment, else the first segment of the values inside it
 // (a missing key's object). It re-evaluates the data with tracking on, so
 // it costs nothing until a record fails its schema.
-func (c *evalCtx) segmentOf(root scope, field string) int {
-	t := &evalCtx{m: c.m, rec: c.rec, doc: c.doc, track: map[string]int{}}
+func (c *evalCtx) segmentOf(root scope, field string) (int, *legacybridge.Record) {
+	t := &evalCtx{m: c.m, rec: c.rec, doc: c.doc, track: map[string]int{}, trackRec: map[string]*legacybridge.Record{}}
 	if _, err := c.m.data.eval(t, root); err != nil {
-		return -1
+		return -1, nil
 	}
 	if i, ok := t.track[field]; ok {
-		return i
+		return i, nil
+	}
+	if r, ok := t.trackRec[field]; ok {
+		return -1, r
 	}
 	best := -1
+	var rec *legacybridge.Record
 	for k, i := range t.track {
 		if field == "" || strings.HasPrefix(k, field+".") || strings.HasPrefix(k, field+"[") {
 			if best < 0 || i < best {
@@ -524,5 +639,13 @@ func (c *evalCtx) segmentOf(root scope, field string) int {
 			}
 		}
 	}
-	return best
+	for k, r := range t.trackRec {
+		// A document's own keys (field "") are not any one child's.
+		if field != "" && (strings.HasPrefix(k, field+".") || strings.HasPrefix(k, field+"[")) {
+			if rec == nil || r.Pos.Offset < rec.Pos.Offset {
+				rec = r
+			}
+		}
+	}
+	return best, rec
 }

@@ -16,16 +16,21 @@ type expr struct {
 	xs   []transform
 }
 
-// source is one of *path, literal, *concat.
+// source is one of *path, literal, *concat, *subExpr.
 type source interface{ isSource() }
 
 type literal struct{ v any } // string or json.Number
 
 type concat struct{ parts []source }
 
-func (literal) isSource() {}
-func (*concat) isSource() {}
-func (*path) isSource()   {}
+// subExpr is a parenthesized expression used as a source:
+// concat((envelope.immediate_origin | trim), '/', fields.batch_number).
+type subExpr struct{ e *expr }
+
+func (literal) isSource()  {}
+func (*concat) isSource()  {}
+func (*path) isSource()    {}
+func (*subExpr) isSource() {}
 
 type pathKind int
 
@@ -41,7 +46,7 @@ type path struct {
 	text  string
 	kind  pathKind
 	name  string     // fields/envelope/record name
-	steps []step     // segment path: selectors before the element
+	steps []step     // segment path: selectors before the element; fields/envelope/record: child record types (entry/fields.amount)
 	elem  designator // segment path: the element
 	root  bool       // segment path written /...: read from the message root, whatever the scope
 }
@@ -102,7 +107,44 @@ var (
 	numberRe     = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 	levelRe      = regexp.MustCompile(`^[A-Z0-9]{1,2}$`) // an HL03 level code
 	levelsRe     = regexp.MustCompile(`^[A-Z0-9]{1,2}(\s*,\s*[A-Z0-9]{1,2})*$`)
+	recStepRe    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)(?:\[\s*([0-9]+)\s*\])?$`)
 )
+
+// parseRecordStep parses a child record step of a fixed-width document:
+// a record type name, or name[n] for the nth record of that type.
+func parseRecordStep(s string) (step, error) {
+	m := recStepRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return step{}, fmt.Errorf("bad record step %q (want a record type such as entry, or entry[2])", s)
+	}
+	st := step{tag: m[1]}
+	if m[2] != "" {
+		n, _ := strconv.Atoi(m[2])
+		if n < 1 {
+			return step{}, fmt.Errorf("bad record step %q: ordinals start at 1", s)
+		}
+		st.cond = cond{kind: condOrdinal, n: n}
+	}
+	return st, nil
+}
+
+// parseRecordSelector parses the target of each:/with: in a fixed-width
+// mapping: child record types, entry or entry/addenda.
+func parseRecordSelector(s string) ([]step, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("empty selector")
+	}
+	var out []step
+	for _, p := range strings.Split(s, "/") {
+		st, err := parseRecordStep(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
 
 func parseDesignator(s string) (designator, error) {
 	m := designatorRe.FindStringSubmatch(s)
@@ -205,6 +247,26 @@ func parseSelector(s string) ([]step, error) {
 
 func parsePath(s string) (*path, error) {
 	p := &path{text: s}
+	if parts := strings.Split(s, "/"); len(parts) > 1 && !strings.HasPrefix(s, "/") {
+		// entry/fields.amount, batch_control/fields.total_debit: child
+		// records of a fixed-width document, then one of their values.
+		last := strings.TrimSpace(parts[len(parts)-1])
+		if strings.HasPrefix(last, "fields.") || strings.HasPrefix(last, "envelope.") || strings.HasPrefix(last, "record.") {
+			q, err := parsePath(last)
+			if err != nil {
+				return nil, err
+			}
+			for _, part := range parts[:len(parts)-1] {
+				st, err := parseRecordStep(part)
+				if err != nil {
+					return nil, err
+				}
+				q.steps = append(q.steps, st)
+			}
+			q.text = s
+			return q, nil
+		}
+	}
 	for _, pre := range []struct {
 		prefix string
 		kind   pathKind
@@ -279,12 +341,22 @@ func splitTop(s string, sep byte) []string {
 	return append(out, s[start:])
 }
 
-// parseOperand parses a literal ('text' or a number) or a path.
-func parseOperand(s string) (source, error) {
+// parseOperand parses a literal ('text' or a number), a path, concat(...)
+// or a parenthesized expression. lookups names the declared lookup tables.
+func parseOperand(s string, lookups map[string]map[string]string) (source, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return nil, errors.New("empty operand")
+	case wrapped(s):
+		e, err := parseExpr(s[1:len(s)-1], lookups)
+		if err != nil {
+			return nil, fmt.Errorf("(%s): %w", strings.TrimSpace(s[1:len(s)-1]), err)
+		}
+		if e.null() {
+			return nil, fmt.Errorf("(%s): default(null) is for output fields, not inside an expression", strings.TrimSpace(s[1:len(s)-1]))
+		}
+		return &subExpr{e}, nil
 	case s[0] == '\'':
 		if len(s) < 2 || s[len(s)-1] != '\'' {
 			return nil, fmt.Errorf("unterminated literal %s", s)
@@ -303,7 +375,7 @@ func parseOperand(s string) (source, error) {
 		}
 		c := &concat{}
 		for _, a := range args {
-			op, err := parseOperand(a)
+			op, err := parseOperand(a, lookups)
 			if err != nil {
 				return nil, fmt.Errorf("concat: %w", err)
 			}
@@ -339,17 +411,20 @@ func parseCall(s string) (name string, args []string, ok bool) {
 // lookups names the declared lookup tables.
 func parseExpr(text string, lookups map[string]map[string]string) (*expr, error) {
 	parts := splitTop(text, '|')
-	src, err := parseOperand(parts[0])
+	src, err := parseOperand(parts[0], lookups)
 	if err != nil {
 		return nil, err
 	}
 	e := &expr{text: text, src: src}
 	var errs []error
-	for _, p := range parts[1:] {
+	for i, p := range parts[1:] {
 		t, err := parseTransform(strings.TrimSpace(p), lookups)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if t.null && i < len(parts)-2 {
+			errs = append(errs, errors.New("default(null) must be the last transform: a null is written as it is"))
 		}
 		e.xs = append(e.xs, t)
 	}
@@ -357,6 +432,35 @@ func parseExpr(text string, lookups map[string]map[string]string) (*expr, error)
 		return nil, errors.Join(errs...)
 	}
 	return e, nil
+}
+
+// null says whether the expression ends in default(null).
+func (e *expr) null() bool { return len(e.xs) > 0 && e.xs[len(e.xs)-1].null }
+
+// wrapped says whether s is one parenthesized expression: (a | trim).
+func wrapped(s string) bool {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	depth, inQuote := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inQuote:
+			if c == '\'' {
+				inQuote = false
+			}
+		case c == '\'':
+			inQuote = true
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+			if depth == 0 && i < len(s)-1 {
+				return false // (a) | (b): the first closes before the end
+			}
+		}
+	}
+	return depth == 0
 }
 
 // paths lists every path the expression reads.
@@ -371,6 +475,8 @@ func (e *expr) paths() []*path {
 			for _, p := range s.parts {
 				visit(p)
 			}
+		case *subExpr:
+			out = append(out, s.e.paths()...)
 		}
 	}
 	visit(e.src)

@@ -176,6 +176,10 @@ func (d *doc) partition(n *node, from, hi int, groups map[string]map[string]bool
 type scope struct {
 	n  *node
 	hl *node
+	// rec is the record fields., envelope. and record. paths read: a
+	// child record of a fixed-width document inside each:/with: over
+	// them; nil: the record being mapped.
+	rec *legacybridge.Record
 }
 
 // below returns the loops under anc (nil: every loop), in document order,

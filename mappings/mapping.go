@@ -238,10 +238,10 @@ func (m *Mapping) compile(sp *spec, reg *Registry) {
 	if sp.Event.Subject == "" {
 		m.problem("event.subject: missing (the business key, also the Kafka key)")
 	} else {
-		m.subject = m.compileExpr(nil, "event.subject", sp.Event.Subject)
+		m.subject = m.noNull(nil, "event.subject", m.compileExpr(nil, "event.subject", sp.Event.Subject))
 	}
 	if sp.Event.Time != "" {
-		m.time = m.compileExpr(nil, "event.time", sp.Event.Time)
+		m.time = m.noNull(nil, "event.time", m.compileExpr(nil, "event.time", sp.Event.Time))
 	}
 	switch {
 	case sp.Data.Kind == 0:
@@ -289,11 +289,11 @@ func (m *Mapping) compileHierarchy(tag string, g groupSpec) {
 	if g.Level == "" {
 		m.problem("%s: level: missing (an expression read in the loop, such as PAC03 | lookup(package_kind, 'P'))", where)
 		ok = false
-	} else if h.level = m.compileExpr(nil, where+".level", g.Level); h.level == nil {
+	} else if h.level = m.noNull(nil, where+".level", m.compileExpr(nil, where+".level", g.Level)); h.level == nil {
 		ok = false
 	}
 	if g.Top != "" {
-		if h.top = m.compileExpr(nil, where+".top", g.Top); h.top == nil {
+		if h.top = m.noNull(nil, where+".top", m.compileExpr(nil, where+".top", g.Top)); h.top == nil {
 			ok = false
 		}
 	}
@@ -321,6 +321,16 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// noNull refuses default(null) where a value is tested or used as text
+// (subject, time, levels, when/unless/by): only output fields write nulls.
+func (m *Mapping) noNull(n *yaml.Node, where string, e *expr) *expr {
+	if e != nil && e.null() {
+		m.problemAt(n, where, "%s: default(null) is for output fields (data:), not here", jsonString(e.text))
+		return nil
+	}
+	return e
+}
+
 // compileExpr parses an expression and checks its paths against the format.
 func (m *Mapping) compileExpr(n *yaml.Node, where, text string) *expr {
 	e, err := parseExpr(strings.TrimSpace(text), m.lookups)
@@ -336,12 +346,12 @@ func (m *Mapping) compileExpr(n *yaml.Node, where, text string) *expr {
 
 func (m *Mapping) checkPath(n *yaml.Node, where string, p *path) {
 	switch p.kind {
-	case pathFields:
-		if m.segmentFormat() {
+	case pathFields, pathEnvelope, pathRecord:
+		if p.kind == pathFields && m.segmentFormat() {
 			m.problemAt(n, where, "%s: %s records have segments, not fields", p.text, m.format)
+		} else if len(p.steps) > 0 && m.format != "fixedwidth" && m.format != "" {
+			m.problemAt(n, where, "%s: only fixed-width documents have child records to step into, not %s records", p.text, m.format)
 		}
-		return
-	case pathEnvelope, pathRecord:
 		return
 	}
 	if !m.segmentFormat() && m.format != "" {
@@ -481,18 +491,32 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 	if !ok {
 		return nil
 	}
-	if !m.segmentFormat() {
-		m.problemAt(sn, where, "%s: %s records have no segments to iterate", kind, m.format)
+	var sel []step
+	var err error
+	switch {
+	case m.segmentFormat():
+		if sel, err = parseSelector(text); err != nil {
+			m.problemAt(sn, where, "%s: %v", kind, err)
+			return nil
+		}
+		m.checkSteps(sn, where, text, sel, false, "")
+		if on, ok := keys["outside"]; ok {
+			sel[len(sel)-1].outside = m.compileOutside(resolve(on), where, text, sel[len(sel)-1])
+		}
+	case m.format == "fixedwidth":
+		// The child records of a document (parser documents: true).
+		if sel, err = parseRecordSelector(text); err != nil {
+			m.problemAt(sn, where, "%s: %v", kind, err)
+			return nil
+		}
+		for _, k := range []string{"outside", "by"} {
+			if _, ok := keys[k]; ok {
+				m.problemAt(keys[k], where, "%s: is for EDI loops and groups, not the child records of a fixed-width document", k)
+			}
+		}
+	default:
+		m.problemAt(sn, where, "%s: %s records have no segments or child records to iterate", kind, m.format)
 		return nil
-	}
-	sel, err := parseSelector(text)
-	if err != nil {
-		m.problemAt(sn, where, "%s: %v", kind, err)
-		return nil
-	}
-	m.checkSteps(sn, where, text, sel, false, "")
-	if on, ok := keys["outside"]; ok {
-		sel[len(sel)-1].outside = m.compileOutside(resolve(on), where, text, sel[len(sel)-1])
 	}
 	optExpr := func(key string) *expr {
 		cn, ok := keys[key]
@@ -504,7 +528,7 @@ func (m *Mapping) compileConstruct(n *yaml.Node, where, kind string, keys map[st
 			m.problemAt(w, where, "%s: want an expression", key)
 			return nil
 		}
-		return m.compileExpr(w, where+"."+key, w.Value)
+		return m.noNull(w, where+"."+key, m.compileExpr(w, where+"."+key, w.Value))
 	}
 	when, unless, by := optExpr("when"), optExpr("unless"), optExpr("by")
 	if _, ok := keys["by"]; ok {
@@ -666,7 +690,7 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 		return nil, nil
 	}
 	c := &evalCtx{m: m, rec: &rec}
-	root := scope{}
+	root := scope{rec: &rec}
 	if len(rec.Segments) > 0 {
 		d, err := buildDoc(rec.Segments, m.groups, m.hiers)
 		if err != nil {
@@ -686,7 +710,7 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 	if err != nil {
 		return nil, c.fail("subject", subj.seg, err)
 	}
-	if subj.v == nil {
+	if subj.v == nil || toText(subj.v) == "" {
 		return nil, c.fail("subject", subj.seg, fmt.Errorf("%s: %w", m.subject.text, ErrRequired))
 	}
 	ev := legacybridge.Event{Type: m.eventType, Subject: toText(subj.v), DataSchema: m.et.SchemaURI}
@@ -715,7 +739,12 @@ func (m *Mapping) Map(rec legacybridge.Record) ([]legacybridge.Event, error) {
 		if se.Keyword == "required" {
 			parent = parentField(se.Field)
 		}
-		e := c.fail(se.Field, c.segmentOf(root, parent), err).(*Error)
+		seg, child := c.segmentOf(root, parent)
+		e := c.fail(se.Field, seg, err).(*Error)
+		if child != nil {
+			p := child.Pos
+			e.Child = &p
+		}
 		e.Keyword = se.Keyword
 		return nil, e
 	}
@@ -769,7 +798,10 @@ type Error struct {
 	Tag     string                // that segment's tag
 	Field   string                // output field: orders[0].items[1].quantity, subject, time
 	Keyword string                // the failing JSON Schema keyword, for schema failures
-	Err     error
+	// Child is where the child record of a fixed-width document the
+	// failing value came from starts (an entry of a batch); nil otherwise.
+	Child *legacybridge.Position
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -778,6 +810,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Mapping)
 	b.WriteString(": ")
 	b.WriteString(e.Pos.String())
+	if e.Child != nil {
+		fmt.Fprintf(&b, ": %s record at line %d", e.Child.Tag, e.Child.Line)
+	}
 	if e.Tag != "" {
 		if e.Segment > 0 {
 			fmt.Fprintf(&b, ": segment %d (%s)", e.Segment, e.Tag)

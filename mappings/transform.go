@@ -7,21 +7,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrRequired is wrapped by the error for a required value that is absent.
 var ErrRequired = errors.New("required value is absent")
 
 // transformNames lists the transforms, for error messages and docs.
-var transformNames = []string{"trim", "upper", "lower", "string", "number", "integer", "date", "datetime", "lookup", "default", "required"}
+var transformNames = []string{"trim", "upper", "lower", "string", "number", "integer", "date", "datetime", "lookup", "default", "required", "nullif", "lpad"}
 
 type transform struct {
 	name     string
 	arg      source // default(x), datetime(time)
-	digits   int    // number(n): implied decimal places
+	digits   int    // number(n): implied decimal places; lpad(n, ...): width
 	table    string // lookup(table, ...)
 	fallback source // lookup(table, 'text'): value for unknown codes
 	keep     bool   // lookup(table, keep): unknown codes pass through
+	null     bool   // default(null): an absent value is written as JSON null
+	text     string // nullif('text'): the value that means none; lpad(n, 'c'): the pad
+}
+
+// jsonNull is the value of default(null): written as JSON null, where an
+// absent value is left out.
+type jsonNull struct{}
+
+// emit turns default(null)'s value into the nil the data tree holds.
+func emit(v any) any {
+	if _, ok := v.(jsonNull); ok {
+		return nil
+	}
+	return v
 }
 
 func parseTransform(s string, lookups map[string]map[string]string) (transform, error) {
@@ -59,7 +74,7 @@ func parseTransform(s string, lookups map[string]map[string]string) (transform, 
 			return t, err
 		}
 		if len(args) == 1 {
-			op, err := parseOperand(args[0])
+			op, err := parseOperand(args[0], lookups)
 			if err != nil {
 				return t, fmt.Errorf("datetime: %w", err)
 			}
@@ -70,11 +85,41 @@ func parseTransform(s string, lookups map[string]map[string]string) (transform, 
 		if err := nargs(1, 1); err != nil {
 			return t, err
 		}
-		op, err := parseOperand(args[0])
+		if args[0] == "null" {
+			t.null = true
+			return t, nil
+		}
+		op, err := parseOperand(args[0], lookups)
 		if err != nil {
 			return t, fmt.Errorf("default: %w", err)
 		}
 		t.arg = op
+		return t, nil
+	case "nullif":
+		if err := nargs(1, 1); err != nil {
+			return t, err
+		}
+		op, err := parseOperand(args[0], lookups)
+		lit, ok := op.(literal)
+		if err != nil || !ok {
+			return t, fmt.Errorf("nullif(%s): want a 'literal' or a number: the value that means none", args[0])
+		}
+		t.text = toText(lit.v)
+		return t, nil
+	case "lpad":
+		if err := nargs(2, 2); err != nil {
+			return t, err
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 1 || n > 100 {
+			return t, fmt.Errorf("lpad(%s, ...): want a width 1..100", args[0])
+		}
+		op, err := parseOperand(args[1], lookups)
+		lit, ok := op.(literal)
+		if err != nil || !ok || utf8.RuneCountInString(toText(lit.v)) != 1 {
+			return t, fmt.Errorf("lpad(%s, %s): want one character in quotes, such as '0'", args[0], args[1])
+		}
+		t.digits, t.text = n, toText(lit.v)
 		return t, nil
 	case "lookup":
 		if err := nargs(1, 2); err != nil {
@@ -88,7 +133,7 @@ func parseTransform(s string, lookups map[string]map[string]string) (transform, 
 			if args[1] == "keep" {
 				t.keep = true
 			} else {
-				op, err := parseOperand(args[1])
+				op, err := parseOperand(args[1], lookups)
 				if err != nil {
 					return t, fmt.Errorf("lookup: fallback: %w", err)
 				}
@@ -110,10 +155,12 @@ func parseTransform(s string, lookups map[string]map[string]string) (transform, 
 // transform but default and required.
 func (t *transform) apply(c *evalCtx, s scope, v value) (value, error) {
 	if v.v == nil {
-		switch t.name {
-		case "required":
+		switch {
+		case t.name == "required":
 			return v, ErrRequired
-		case "default":
+		case t.null:
+			return value{jsonNull{}, v.seg}, nil
+		case t.name == "default":
 			return c.operand(s, t.arg)
 		}
 		return v, nil
@@ -153,6 +200,17 @@ func (t *transform) apply(c *evalCtx, s scope, v value) (value, error) {
 		out, err = c.datetime(s, v, t.arg)
 	case "lookup":
 		return t.lookup(c, v)
+	case "nullif":
+		if toText(v.v) == t.text {
+			return value{nil, v.seg}, nil
+		}
+		return v, nil
+	case "lpad":
+		str := toText(v.v)
+		if n := utf8.RuneCountInString(str); n < t.digits {
+			str = strings.Repeat(t.text, t.digits-n) + str
+		}
+		out = str
 	case "default", "required":
 		return v, nil
 	default:
@@ -161,8 +219,8 @@ func (t *transform) apply(c *evalCtx, s scope, v value) (value, error) {
 	if err != nil {
 		return v, fmt.Errorf("%s: %w", t.name, err)
 	}
-	if str, ok := out.(string); ok && str == "" {
-		out = nil // a value trimmed to nothing is absent
+	if str, ok := out.(string); ok && str == "" && !c.keepsEmpty() {
+		out = nil // a value trimmed to nothing is absent (but in cdc records)
 	}
 	return value{out, v.seg}, nil
 }
