@@ -40,7 +40,10 @@ func newParserFor(cfg *config.Config, pc config.Parser, log *slog.Logger) (legac
 		if err != nil {
 			return nil, err
 		}
-		return fixedwidth.Parser{Layout: l}, nil
+		if pc.Documents && len(l.Documents) == 0 {
+			return nil, fmt.Errorf("parser.documents: layout %s declares no documents (add documents: with name, start and end to it)", pc.Layout)
+		}
+		return fixedwidth.Parser{Layout: l, Documents: pc.Documents}, nil
 	}
 	return nil, fmt.Errorf("parser format %q is not supported (x12, edifact or fixedwidth)", pc.Format)
 }

@@ -410,6 +410,11 @@ type Parser struct {
 	Format string `yaml:"format"`
 	// Layout is the fixed-width layout file.
 	Layout string `yaml:"layout"`
+	// Documents reads the business documents the layout declares (its
+	// documents:, e.g. a NACHA batch) as one record each, for mappings
+	// that emit one event per document; default false: one record a line.
+	// fixedwidth only.
+	Documents bool `yaml:"documents"`
 	// Charset of X12 text: utf-8 (default: bytes that are not UTF-8 are
 	// read as Windows-1252, with a warning in the log), windows-1252 or
 	// iso-8859-1.
@@ -877,12 +882,18 @@ func (c *Config) Validate() error {
 			if f.Parser.Layout != "" {
 				add("%s: parser.layout is only for fixedwidth", where)
 			}
+			if f.Parser.Documents {
+				add("%s: parser.documents is only for fixedwidth (an X12 transaction set is one record already)", where)
+			}
 			switch strings.ToLower(f.Parser.Charset) {
 			case "", "utf-8", "windows-1252", "iso-8859-1":
 			default:
 				add("%s: parser.charset %q is not one of utf-8, windows-1252, iso-8859-1", where, f.Parser.Charset)
 			}
 		case "edifact":
+			if f.Parser.Documents {
+				add("%s: parser.documents is only for fixedwidth (an EDIFACT message is one record already)", where)
+			}
 			if f.Parser.Layout != "" || f.Parser.Charset != "" {
 				add("%s: parser.layout and parser.charset are not for edifact (each interchange declares its character set in UNB)", where)
 			}
