@@ -201,7 +201,7 @@ func newTable(tc Table, reconcileEvery time.Duration) (*table, error) {
 			errs = append(errs, fmt.Errorf("table %s: change_column and created_column are for polling only", n))
 		}
 	case StrategyLogMiner:
-		errs = append(errs, fmt.Errorf("table %s: the logminer strategy is designed (cdc/oracle) but not available yet; use poll or journal", n))
+		errs = append(errs, fmt.Errorf("table %s: the logminer strategy is a source of its own (cdc/oracle LogMinerSource, tested against a fake driver only) and not part of this source; use poll or journal", n))
 	default:
 		errs = append(errs, fmt.Errorf("table %s: unknown strategy %q (poll or journal)", n, tc.Strategy))
 	}

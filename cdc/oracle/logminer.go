@@ -1,8 +1,11 @@
 package oracle
 
-// LogMiner strategy: designed, not yet wired into cdc.Source.
+// LogMiner strategy: LogMinerSource (mine.go) runs this flow as a
+// cdc.ChangeSource; it has run against a fake database/sql driver
+// replaying V$LOGMNR_CONTENTS-shaped rows, never against Oracle, and is
+// not wired into captures (config, `legacybridge run`) yet.
 //
-// Every statement it will run is in this file (and nowhere else), tested
+// Every statement it runs is in this file (and nowhere else), tested
 // as text. The flow, per the lessons of Debezium, Estuary and Redpanda
 // (reference/CDC.md §5.3):
 //
@@ -21,10 +24,10 @@ package oracle
 //  4. Feed the rows to a TxBuffer: rows are kept per transaction (XID) and
 //     released at COMMIT in commit-SCN order, dropped at ROLLBACK;
 //     continuation rows (CSF) are joined.
-//  5. Released rows' SQL_REDO/SQL_UNDO are parsed (a tokenizer for INSERT
-//     / UPDATE / DELETE with quoted identifiers, '' escapes, TO_DATE,
-//     TO_TIMESTAMP, HEXTORAW, NULL — not written yet) into images,
-//     typed by the table's columns.
+//  5. Released rows' SQL_REDO/SQL_UNDO are parsed (ParseRedo, a tokenizer
+//     for INSERT / UPDATE / DELETE with quoted identifiers, '' escapes,
+//     TO_DATE, TO_TIMESTAMP(_TZ), HEXTORAW, NULL) into images, typed by
+//     the table's columns.
 //  6. Position: (low watermark = the oldest open transaction's START_SCN,
 //     last delivered COMMIT_SCN per thread with RS_ID/SSN), stored only
 //     after Kafka acknowledged, like the other strategies. A restart

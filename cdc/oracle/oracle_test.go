@@ -163,6 +163,7 @@ func TestLogMinerStatements(t *testing.T) {
 	for _, s := range []struct{ name, sql string }{
 		{"session (every connection)", strings.Join(oracle.SessionSQL, ";\n")},
 		{"check", oracle.LogMinerCheckSQL},
+		{"current SCN (each round)", oracle.CurrentSCNSQL},
 		{"table logging (:1 owner, :2 table)", oracle.LogMinerTableLoggingSQL},
 		{"logs covering (:1, :2] (archived) and (:3, :4] (online)", oracle.LogMinerLogsSQL},
 		{"first log of a window", oracle.LogMinerAddFileSQL(true)},

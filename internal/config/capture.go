@@ -403,7 +403,7 @@ func (c *Config) validateCaptures(names map[string]bool, add func(string, ...any
 					add("%s: change_column and created_column are for strategy poll only", tw)
 				}
 			case "logminer":
-				add("%s: strategy logminer is designed (cdc/oracle) but not available yet; use poll or journal", tw)
+				add("%s: strategy logminer is not wired into captures yet (cdc/oracle mines, but has run only against a fake driver, never Oracle); use poll or journal", tw)
 			default:
 				add("%s: strategy %q is not one of poll, journal", tw, t.Strategy)
 			}

@@ -151,7 +151,7 @@ captures:
 		`table RCV_TRANSACTIONS: change_column and created_column are for strategy poll only`,
 		`table rcv_transactions: listed twice`,
 		`table rcv_transactions: key: at least one key column is required`,
-		`table rcv_transactions: strategy logminer is designed`,
+		`table rcv_transactions: strategy logminer is not wired into captures yet`,
 		`table rcv_transactions: lobs "all" is not one of skip, inline, reference`,
 		`table RCV_TRANSACTIONS: max_lob_bytes is for lobs: inline`,
 		`table RCV_TRANSACTIONS: lob_columns: "a b" is not a plain SQL identifier`,
