@@ -1,6 +1,7 @@
 package x12
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -118,13 +119,13 @@ func (t *Tokenizer) warnEncoding(seg *legacybridge.Segment, line int, elem int, 
 	if t.Warn == nil {
 		return
 	}
-	tag := seg.Tag
+	tag, name := seg.Tag, fmt.Sprintf("%s%02d", seg.Tag, elem)
 	if !validTag(tag) {
-		tag = ""
+		tag, name = "", fmt.Sprintf("element %d of the segment with tag %s", elem, quote(seg.Tag))
 	}
 	t.Warn(t.errAt(off, line, seg.Number, tag, ErrEncoding,
-		"%s%02d is not valid UTF-8 (byte 0x%02X at byte offset %d): decoded as Windows-1252 %s",
-		seg.Tag, elem, b, off, quote(v)))
+		"%s is not valid UTF-8 (byte 0x%02X at byte offset %d): decoded as Windows-1252 %s",
+		name, b, off, quote(v)))
 }
 
 // transcode decodes the values of a segment built from the text s (tag,
