@@ -82,3 +82,17 @@ func CheckJournal(ctx context.Context, db *sql.DB, d Dialect, journal string) er
 	}
 	return rows.Close()
 }
+
+// DropNullable returns the keys of uks whose index is not in nullable
+// (keys with a column that may be NULL): a unique index lets many rows
+// hold NULL there, so it does not tell those rows apart. Dialects'
+// UniqueKeys use it.
+func DropNullable(uks [][]string, nullable map[int]bool) [][]string {
+	var out [][]string
+	for i, uk := range uks {
+		if !nullable[i] {
+			out = append(out, uk)
+		}
+	}
+	return out
+}

@@ -231,12 +231,12 @@ func (c *fakeConn) QueryContext(_ context.Context, q string, args []driver.Named
 			for _, a := range args {
 				if _, obj, _ := strings.Cut(tbl, "."); fmt.Sprint(a.Value) == obj {
 					for i, k := range key {
-						vals = append(vals, []driver.Value{"P", "PK_" + obj, k, int64(i + 1)})
+						vals = append(vals, []driver.Value{"P", "PK_" + obj, k, int64(i + 1), "N"})
 					}
 				}
 			}
 		}
-		return rowsOf([]string{"KIND", "NAME", "COL", "POS"}, vals...), nil
+		return rowsOf([]string{"KIND", "NAME", "COL", "POS", "NULLABLE"}, vals...), nil
 	}
 	return nil, fmt.Errorf("fakeora: unexpected query %q", q)
 }

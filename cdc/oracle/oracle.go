@@ -461,13 +461,15 @@ func UniqueKeysSQL(n cdc.Name) (string, []any) {
 		o1 = bind(strings.ToUpper(n.Schema))
 	}
 	t1 := bind(table)
-	q := "SELECT 'C' AS KIND, c.CONSTRAINT_NAME AS KEY_NAME, cc.COLUMN_NAME, cc.POSITION\n" +
+	q := "SELECT 'C' AS KIND, c.CONSTRAINT_NAME AS KEY_NAME, cc.COLUMN_NAME, cc.POSITION, tc.NULLABLE\n" +
 		"FROM ALL_CONSTRAINTS c JOIN ALL_CONS_COLUMNS cc\n" +
 		"  ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND cc.TABLE_NAME = c.TABLE_NAME\n" +
+		"JOIN ALL_TAB_COLUMNS tc ON tc.OWNER = c.OWNER AND tc.TABLE_NAME = c.TABLE_NAME AND tc.COLUMN_NAME = cc.COLUMN_NAME\n" +
 		"WHERE c.OWNER = " + o1 + " AND c.TABLE_NAME = " + t1 + " AND c.CONSTRAINT_TYPE IN ('P', 'U') AND c.STATUS = 'ENABLED'\n" +
 		"UNION ALL\n" +
-		"SELECT 'I', i.INDEX_NAME, ic.COLUMN_NAME, ic.COLUMN_POSITION\n" +
-		"FROM ALL_INDEXES i JOIN ALL_IND_COLUMNS ic ON ic.INDEX_OWNER = i.OWNER AND ic.INDEX_NAME = i.INDEX_NAME\n"
+		"SELECT 'I', i.INDEX_NAME, ic.COLUMN_NAME, ic.COLUMN_POSITION, tc.NULLABLE\n" +
+		"FROM ALL_INDEXES i JOIN ALL_IND_COLUMNS ic ON ic.INDEX_OWNER = i.OWNER AND ic.INDEX_NAME = i.INDEX_NAME\n" +
+		"JOIN ALL_TAB_COLUMNS tc ON tc.OWNER = i.TABLE_OWNER AND tc.TABLE_NAME = i.TABLE_NAME AND tc.COLUMN_NAME = ic.COLUMN_NAME\n"
 	o2 := owner
 	if n.Schema != "" {
 		o2 = bind(strings.ToUpper(n.Schema))
@@ -487,11 +489,12 @@ func (Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]stri
 	}
 	defer rows.Close()
 	var out [][]string
+	nullable := map[int]bool{}
 	last := ""
 	for rows.Next() {
-		var kind, name, col string
+		var kind, name, col, null string
 		var pos int64
-		if err := rows.Scan(&kind, &name, &col, &pos); err != nil {
+		if err := rows.Scan(&kind, &name, &col, &pos, &null); err != nil {
 			return nil, err
 		}
 		if kind+"."+name != last || len(out) == 0 {
@@ -499,8 +502,11 @@ func (Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]stri
 			last = kind + "." + name
 		}
 		out[len(out)-1] = append(out[len(out)-1], col)
+		if null == "Y" {
+			nullable[len(out)-1] = true
+		}
 	}
-	return out, rows.Err()
+	return cdc.DropNullable(out, nullable), rows.Err()
 }
 
 // LOBPiece reads a BLOB (RAW pieces) or CLOB/NCLOB (VARCHAR2 pieces) with

@@ -286,13 +286,16 @@ func (Dialect) Classify(err error) cdc.ErrorClass {
 
 // uniqueKeysSQL lists the key columns (not INCLUDE columns) of the valid,
 // non-partial unique indexes on plain columns of table $1 (a primary key
-// is one of them), resolved like the capture's own queries.
-const uniqueKeysSQL = "SELECT i.indexrelid::text, a.attname FROM pg_index i" +
+// is one of them), resolved like the capture's own queries, with whether
+// each column is NOT NULL.
+const uniqueKeysSQL = "SELECT i.indexrelid::text, a.attname, a.attnotnull FROM pg_index i" +
 	" JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])" +
 	" WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL" +
 	" ORDER BY i.indexrelid, a.attnum"
 
-// UniqueKeys reads the primary key and unique indexes from pg_index.
+// UniqueKeys reads the primary key and unique indexes from pg_index. A
+// unique index with a nullable column does not count: it lets many rows
+// hold NULL there, and those rows would share a key.
 func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]string, error) {
 	rows, err := db.QueryContext(ctx, uniqueKeysSQL, n.Quoted(d))
 	if err != nil {
@@ -300,10 +303,12 @@ func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]st
 	}
 	defer rows.Close()
 	var out [][]string
+	nullable := map[int]bool{}
 	last := ""
 	for rows.Next() {
 		var idx, col string
-		if err := rows.Scan(&idx, &col); err != nil {
+		var notNull bool
+		if err := rows.Scan(&idx, &col, &notNull); err != nil {
 			return nil, err
 		}
 		if idx != last || len(out) == 0 {
@@ -311,8 +316,11 @@ func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]st
 			last = idx
 		}
 		out[len(out)-1] = append(out[len(out)-1], col)
+		if !notNull {
+			nullable[len(out)-1] = true
+		}
 	}
-	return out, rows.Err()
+	return cdc.DropNullable(out, nullable), rows.Err()
 }
 
 // LOBPiece reads a bytea column by bytes and a text column by characters

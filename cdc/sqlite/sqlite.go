@@ -322,12 +322,16 @@ func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]st
 	defer conn.Close()
 	var out [][]string
 	pk := map[int]string{}
+	notNull := map[string]bool{}
 	err = eachRow(ctx, conn, "PRAGMA "+prefix+"table_info("+d.Quote(n.Object)+")", func(vals []any) error {
 		if len(vals) < 6 {
 			return fmt.Errorf("pragma table_info: %d columns", len(vals))
 		}
 		if seq := asInt(vals[5]); seq > 0 {
 			pk[seq] = asText(vals[1])
+		}
+		if asInt(vals[3]) == 1 {
+			notNull[strings.ToLower(asText(vals[1]))] = true
 		}
 		return nil
 	})
@@ -370,7 +374,13 @@ func (d Dialect) UniqueKeys(ctx context.Context, db *sql.DB, n cdc.Name) ([][]st
 		if err != nil {
 			return nil, err
 		}
-		if !expr && len(cols) > 0 {
+		// A unique index lets many rows hold NULL in a nullable column:
+		// only one on NOT NULL columns tells rows apart.
+		allNotNull := true
+		for _, c := range cols {
+			allNotNull = allNotNull && notNull[strings.ToLower(c)]
+		}
+		if !expr && len(cols) > 0 && allNotNull {
 			out = append(out, cols)
 		}
 	}

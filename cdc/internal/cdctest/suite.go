@@ -42,6 +42,11 @@ func testKeyMustBeUnique(t *testing.T, e Env) {
 	e.Exec(t, db, "CREATE UNIQUE INDEX LINES_UK ON LINES (HEADER_ID, LINE_NO)")
 	e.Exec(t, db, "CREATE INDEX LINES_NOTE ON LINES (NOTE)")
 	e.Exec(t, db, "CREATE UNIQUE INDEX LINES_PARTIAL ON LINES (NOTE) WHERE NOTE IS NOT NULL")
+	// A unique index on a nullable column lets many rows hold NULL there:
+	// not a key. The same index on a NOT NULL column is.
+	e.Exec(t, db, fmt.Sprintf("CREATE TABLE CODES (ID %s NOT NULL, CODE %s, REF %s NOT NULL, LAST_UPDATE_DATE %s NOT NULL)", e.Int, e.Int, e.Int, e.Time))
+	e.Exec(t, db, "CREATE UNIQUE INDEX CODES_CODE ON CODES (CODE)")
+	e.Exec(t, db, "CREATE UNIQUE INDEX CODES_REF ON CODES (REF)")
 	for _, tc := range []struct {
 		table string
 		key   []string
@@ -53,6 +58,8 @@ func testKeyMustBeUnique(t *testing.T, e Env) {
 		{"LINES", []string{"line_no", "header_id"}, ""},
 		{"LINES", []string{"HEADER_ID", "LINE_NO", "NOTE"}, ""},
 		{"ITEMS", []string{"ID"}, ""},
+		{"CODES", []string{"CODE"}, "table CODES: key (CODE) is not unique"},
+		{"CODES", []string{"REF"}, ""},
 	} {
 		if tc.table == "ITEMS" {
 			e.CreateItems(t, db)
