@@ -78,7 +78,7 @@ func CheckJournal(ctx context.Context, db *sql.DB, d Dialect, journal string) er
 	rows, err := db.QueryContext(ctx, "SELECT "+jq.cols+" FROM "+jq.quoted+" WHERE 1 = 0")
 	if err != nil {
 		e := wrapErr(d, "journal", j.String(), err)
-		return fmt.Errorf("%w; create it with `legacybridge cdc install --dialect %s` before the first start", e, d.Name())
+		return fmt.Errorf("%w; create it before the first start with `legacybridge cdc install --config FILE --flow CAPTURE --apply` (or run the script it prints without --apply as the %s table owner)", e, d.Name())
 	}
 	return rows.Close()
 }

@@ -186,7 +186,7 @@ func (d *Delivery) nameData(ev legacybridge.Event, msg kafka.Message) NameData {
 	case d.controlPath != nil:
 		n.control, n.controlErr = controlNumber(ev, d.controlPath)
 	default:
-		n.controlErr = errors.New("no control number: set ControlNumberPath or ControlNumberExtension")
+		n.controlErr = errors.New("no control number: set control_number_path or control_number_extension in the delivery (a format x12-856 file name cannot use the ISA13: it is given while encoding)")
 	}
 	return n
 }

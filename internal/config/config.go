@@ -1061,6 +1061,9 @@ func (c *Config) validateDeliveries(names map[string]bool, add func(string, ...a
 		case d.X12 != nil:
 			checkDeliveryX12(where, d.X12, add)
 		}
+		if d.Format == "x12-856" && strings.Contains(d.NameTemplate, ".ControlNumber") && d.ControlNumberPath == "" && d.ControlNumberExtension == "" {
+			add("%s: name_template uses .ControlNumber, which an x12-856 file name cannot be (the ISA13 is given while encoding): use .Subject, .ID or .Time, or set control_number_path", where)
+		}
 		if d.Concurrency < 0 {
 			add("%s: concurrency must not be negative", where)
 		}
