@@ -18,7 +18,7 @@ import (
 )
 
 func cmdParse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("parse", "parse [--format auto|x12|edifact|fixedwidth] [--layout FILE] FILE...",
+	fs := newFlagSet("parse", "parse [--format auto|x12|edifact|fixedwidth] [--layout FILE] [--charset NAME] FILE...",
 		`Parses files and prints one JSON object per X12 transaction set (with its
 envelope: sender/receiver ids and qualifiers, ISA/GS/ST control numbers,
 version, functional group id), per UN/EDIFACT message (UNB/UNG/UNH envelope,

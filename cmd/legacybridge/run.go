@@ -68,7 +68,7 @@ tables: once the safety lag has passed that moment), publishes no
 heartbeats, and stops once Kafka acknowledged them.`
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run --config FILE [--once]", runHelp, stderr)
+	fs := newFlagSet("run", "run --config FILE [--once] [--grace 30s] [--log-format text|json]", runHelp, stderr)
 	cfgPath := fs.String("config", "", "config file (YAML); required")
 	once := fs.Bool("once", false, "process the files present, wait for all acks, then exit")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
