@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -29,7 +28,6 @@ const (
 // a rule of the set broken, a rejected group or interchange), and writes
 // the acknowledgement documents to send back. The packages of the EDI
 // parsers implement it.
-//
 type Acknowledger interface {
 	Acknowledge(ctx context.Context, r io.Reader, req AckRequest) (*AckReport, error)
 }
@@ -266,86 +264,4 @@ func (f *Flow) emitAll(ctx context.Context, msgs []Message) error {
 		msgs = msgs[n:]
 	}
 	return nil
-}
-
-// rejectFile deals with a file of which the acknowledgement accepted
-// nothing: its acknowledgements are sent, its records dead-lettered with
-// the reasons, and it is quarantined.
-func (f *Flow) rejectFile(ctx context.Context, c FileClaim, rec FileRecord, report *AckReport, perr error) (Summary, error) {
-	info := c.Info()
-	corr := EventID(f.Name, rec.Hash, -1, -1)
-	msgs, docs, err := f.ackMessages(report, info, rec.Hash, corr)
-	if err != nil {
-		return Summary{}, err
-	}
-	var sum Summary
-	var failures []string
-	var first error
-	if len(report.Rejected) > 0 {
-		// Read once more for the rejected records' dead letters.
-		r, err := c.Open(ctx)
-		if err != nil {
-			return Summary{}, fmt.Errorf("open %s: %w", info.Path, err)
-		}
-		hr := &hashingReader{r: r, h: sha256.New()}
-		rr := f.Parser.NewReader(hr, info.Name)
-		for idx := 0; ; {
-			record, err := rr.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil && hr.err != nil {
-				break // finishRead reports it
-			}
-			if record.Format == "" {
-				if err != nil {
-					var pl Placer
-					if !errors.As(err, &pl) {
-						break
-					}
-				}
-				continue
-			}
-			why, ok := report.Rejected[record.Pos.Index]
-			record.Pos.Index = idx
-			idx++
-			if record.Pos.File == "" {
-				record.Pos.File = info.Name
-			}
-			if !ok {
-				why = "not accepted"
-			}
-			cause := &RejectedError{Pos: record.Pos, Reason: why}
-			if first == nil {
-				first = cause
-			}
-			failures = addFailure(failures, cause.Error())
-			sum.Rejected++
-			if f.DeadLetter != "" {
-				msgs = append(msgs, f.deadLetter(record, cause, info.Name, rec.Hash))
-				sum.DeadLetters++
-			}
-		}
-		if err := f.finishRead(ctx, c, hr, r, rec.Size); err != nil {
-			return Summary{}, err
-		}
-	}
-	if err := f.emitAll(ctx, msgs); err != nil {
-		return f.emitFailed(ctx, c, rec, err)
-	}
-	f.Metrics.acknowledged(f.Name, docs, sum.Rejected)
-	sum.Acks = len(docs)
-	if perr != nil {
-		if first == nil {
-			first = perr
-		}
-		failures = addFailure(failures, perr.Error())
-	}
-	if first == nil {
-		first = errEmpty
-	}
-	rec.Failed = sum.DeadLetters
-	s, err := f.quarantine(ctx, c, rec, first, failures)
-	s.Rejected, s.DeadLetters, s.Acks = sum.Rejected, sum.DeadLetters, sum.Acks
-	return s, err
 }

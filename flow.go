@@ -597,10 +597,10 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 	if found != nil && len(resent) > 0 && len(resent) == len(found.order) && found.keyed == nrec {
 		return f.resentFile(ctx, c, rec, found, report)
 	}
-	if report != nil && report.Accepted == 0 && (report.Sets > 0 || perr != nil) {
-		return f.rejectFile(ctx, c, rec, report, perr)
-	}
-	if nrec == 0 {
+	// With acknowledgements, a file whose every set is rejected (or that
+	// is unreadable from its envelope on) still goes through the emit pass:
+	// its sets are dead-lettered there and its acknowledgements sent.
+	if nrec == 0 && perr == nil {
 		return f.quarantine(ctx, c, rec, errEmpty, nil)
 	}
 	if f.Ledger != nil {
@@ -631,17 +631,9 @@ func (f *Flow) Process(ctx context.Context, c FileClaim) (Summary, error) {
 		firstBad error
 	)
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+		if err := f.emitAll(ctx, batch); err != nil {
+			return err
 		}
-		t0 := time.Now()
-		if err := f.Emitter.Emit(ctx, batch...); err != nil {
-			if rejected(err) {
-				return &rejectedError{err}
-			}
-			return fmt.Errorf("emit: %w", err)
-		}
-		f.Metrics.emitted(f.Name, len(batch), time.Since(t0))
 		batch = batch[:0]
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 
@@ -103,28 +104,21 @@ func loadRules(names []string) (*edirules.Rules, error) {
 	return r, nil
 }
 
-func orStr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 func x12Profile(p *config.Partner, a *config.Acknowledgements) x12.AckProfile {
-	prof := x12.AckProfile{Type: orStr(p.Acknowledgement, a.Type), TA1: orStr(p.TA1, a.TA1), ErrorsOnly: p.ErrorsOnly}
+	prof := x12.AckProfile{Type: cmp.Or(p.Acknowledgement, a.Type), TA1: cmp.Or(p.TA1, a.TA1), ErrorsOnly: p.ErrorsOnly}
 	if d := p.Delimiters; d != nil {
-		prof.Delimiters = &x12.Delimiters{Element: orStr(d.Element, "*"), Component: orStr(d.Component, ">"),
-			Repetition: orStr(d.Repetition, "^"), Segment: orStr(d.Segment, "~")}
+		prof.Delimiters = &x12.Delimiters{Element: cmp.Or(d.Element, "*"), Component: cmp.Or(d.Component, ">"),
+			Repetition: cmp.Or(d.Repetition, "^"), Segment: cmp.Or(d.Segment, "~")}
 		prof.Suffix = d.Suffix
 	}
 	return prof
 }
 
 func edifactProfile(p *config.Partner, a *config.Acknowledgements) edifact.AckProfile {
-	prof := edifact.AckProfile{Type: orStr(p.Acknowledgement, a.Type), When: p.When, ReceiptOnly: p.ReceiptOnly}
+	prof := edifact.AckProfile{Type: cmp.Or(p.Acknowledgement, a.Type), When: p.When, ReceiptOnly: p.ReceiptOnly}
 	if d := p.Delimiters; d != nil {
-		prof.Delimiters = &edifact.Delimiters{Component: orStr(d.Component, ":"), Element: orStr(d.Element, "+"),
-			Decimal: orStr(d.Decimal, "."), Release: orStr(d.Release, "?"), Repetition: d.Repetition, Segment: orStr(d.Segment, "'")}
+		prof.Delimiters = &edifact.Delimiters{Component: cmp.Or(d.Component, ":"), Element: cmp.Or(d.Element, "+"),
+			Decimal: cmp.Or(d.Decimal, "."), Release: cmp.Or(d.Release, "?"), Repetition: d.Repetition, Segment: cmp.Or(d.Segment, "'")}
 		prof.Suffix = d.Suffix
 	}
 	return prof

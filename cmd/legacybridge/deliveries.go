@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -242,8 +243,8 @@ func x12ShipNotice(dc config.Delivery, led *ledger.Ledger, log *slog.Logger) (*f
 	if led == nil {
 		return nil, fmt.Errorf("delivery %s: format x12-856 needs the ledger (state_dir) for its control numbers", dc.Name)
 	}
-	p := file.X12Profile{SenderQualifier: orStr(x.SenderQualifier, "ZZ"), SenderID: x.SenderID,
-		ReceiverQualifier: orStr(x.ReceiverQualifier, "ZZ"), ReceiverID: x.ReceiverID,
+	p := file.X12Profile{SenderQualifier: cmp.Or(x.SenderQualifier, "ZZ"), SenderID: x.SenderID,
+		ReceiverQualifier: cmp.Or(x.ReceiverQualifier, "ZZ"), ReceiverID: x.ReceiverID,
 		AppSender: x.ApplicationSender, AppReceiver: x.ApplicationReceiver, Usage: x.Usage, Version: x.Version,
 		AckRequested: x.AckRequested, StructureCode: x.StructureCode, Suffix: x.Delimiters.Suffix,
 		Delimiters: x12.Delimiters{Element: x.Delimiters.Element, Component: x.Delimiters.Component,

@@ -1133,7 +1133,7 @@ func checkDeliveryX12(where string, x *DeliveryX12, add func(string, ...any)) {
 	if !x12Version.MatchString(version) {
 		add("%s: x12.version %q is not six digits and an optional suffix (e.g. \"004010\", quoted)", where, x.Version)
 	}
-	if !oneOf(strings.ToLower(x.Charset), "", "utf-8", "windows-1252", "iso-8859-1") {
+	if !slices.Contains([]string{"", "utf-8", "windows-1252", "iso-8859-1"}, strings.ToLower(x.Charset)) {
 		add("%s: x12.charset %q is not one of utf-8, windows-1252, iso-8859-1", where, x.Charset)
 	}
 	if x.StartControlNumber > 999999999 {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -176,26 +177,26 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 		ids[k] = true
 		switch p.Standard {
 		case "x12":
-			if !oneOf(p.Acknowledgement, "", "997", "999", "none") {
+			if !slices.Contains([]string{"", "997", "999", "none"}, p.Acknowledgement) {
 				add("%s: acknowledgement %q is not one of 997, 999, none", where, p.Acknowledgement)
 			}
-			if !oneOf(p.TA1, "", "requested", "always", "never") {
+			if !slices.Contains([]string{"", "requested", "always", "never"}, p.TA1) {
 				add("%s: ta1 %q is not one of requested, always, never", where, p.TA1)
 			}
 			if p.When != "" || p.ReceiptOnly {
 				add("%s: when and receipt_only are EDIFACT settings", where)
 			}
-			if !oneOf(strings.ToLower(p.Charset), "", "utf-8", "windows-1252", "iso-8859-1") {
+			if !slices.Contains([]string{"", "utf-8", "windows-1252", "iso-8859-1"}, strings.ToLower(p.Charset)) {
 				add("%s: charset %q is not one of utf-8, windows-1252, iso-8859-1", where, p.Charset)
 			}
 			if p.Version != "" && (len(p.Version) != 6 || !digits(p.Version[:5])) {
 				add("%s: version %q is not an X12 version like 004010 or 005010", where, p.Version)
 			}
 		case "edifact":
-			if !oneOf(p.Acknowledgement, "", "contrl", "none") {
+			if !slices.Contains([]string{"", "contrl", "none"}, p.Acknowledgement) {
 				add("%s: acknowledgement %q is not one of contrl, none", where, p.Acknowledgement)
 			}
-			if !oneOf(p.When, "", "always", "requested") {
+			if !slices.Contains([]string{"", "always", "requested"}, p.When) {
 				add("%s: when %q is not one of always, requested", where, p.When)
 			}
 			if p.TA1 != "" || p.ErrorsOnly {
@@ -231,17 +232,17 @@ func (c *Config) validatePartners(add func(string, ...any)) {
 		where := fmt.Sprintf("flows[%d] (%s): acknowledgements", i, f.Name)
 		switch f.Parser.Format {
 		case "x12":
-			if !oneOf(a.Type, "", "997", "999", "none") {
+			if !slices.Contains([]string{"", "997", "999", "none"}, a.Type) {
 				add("%s: type %q is not one of 997, 999, none", where, a.Type)
 			}
 		case "edifact":
-			if !oneOf(a.Type, "", "contrl", "none") {
+			if !slices.Contains([]string{"", "contrl", "none"}, a.Type) {
 				add("%s: type %q is not one of contrl, none", where, a.Type)
 			}
 		default:
 			add("%s: only EDI flows (parser x12 or edifact) are acknowledged", where)
 		}
-		if !oneOf(a.TA1, "", "requested", "always", "never") {
+		if !slices.Contains([]string{"", "requested", "always", "never"}, a.TA1) {
 			add("%s: ta1 %q is not one of requested, always, never", where, a.TA1)
 		}
 		if a.Topic != "" && !topicName.MatchString(a.Topic) {
@@ -295,15 +296,6 @@ func checkDelimiters(where, standard string, d *Delimiters, add func(string, ...
 			break
 		}
 	}
-}
-
-func oneOf(v string, allowed ...string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
-		}
-	}
-	return false
 }
 
 func digits(s string) bool {
